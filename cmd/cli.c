@@ -1,0 +1,2 @@
+/* cli.c - not written yet. */
+typedef int av_placeholder_cli;

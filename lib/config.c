@@ -1,0 +1,2 @@
+/* config.c - not written yet. */
+typedef int av_placeholder_config;

@@ -1,0 +1,2 @@
+/* deb.c - not written yet. */
+typedef int av_placeholder_deb;

@@ -1,0 +1,2 @@
+/* deb822.c - not written yet. */
+typedef int av_placeholder_deb822;

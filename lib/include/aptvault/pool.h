@@ -1,0 +1,33 @@
+/*
+ * pool.h - package files, content-addressed by SHA-256.
+ *
+ * $ROOT/pool/ab/cd/<sha256>: written as temp file (in $ROOT/tmp) + fsync
+ * + rename, never modified, shared by every resource.  Importing a file
+ * that is already there costs a hash, not a copy.
+ */
+#ifndef AV_POOL_H
+#define AV_POOL_H
+
+#include "buf.h"
+#include "digest.h"
+
+/* Append the pool path of a file with this SHA-256 to out. */
+int av_pool_path(av_buf *out, const char *root, const char *sha256);
+/* 1 if present, 0 if not. */
+int av_pool_has(const char *root, const char *sha256);
+
+typedef enum av_pool_mode {
+	AV_POOL_COPY = 0,	/* hardlink when on the same filesystem, else copy */
+	AV_POOL_MOVE,		/* rename when possible (--remove-files) */
+} av_pool_mode;
+
+/*
+ * Put src into the pool under d->sha256 (already computed by the caller,
+ * who read the file).  The copy is verified against d->size and
+ * d->sha256 before it is renamed into place; a mismatch is AV_ECONFLICT
+ * (the source changed under us) and leaves nothing behind.
+ */
+int av_pool_import(const char *root, const char *src, const av_digests *d,
+		   av_pool_mode mode);
+
+#endif

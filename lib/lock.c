@@ -1,0 +1,2 @@
+/* lock.c - not written yet. */
+typedef int av_placeholder_lock;

@@ -1,0 +1,2 @@
+/* package.c - not written yet. */
+typedef int av_placeholder_package;

@@ -1,0 +1,2 @@
+/* plist.c - not written yet. */
+typedef int av_placeholder_plist;

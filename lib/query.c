@@ -1,0 +1,2 @@
+/* query.c - not written yet. */
+typedef int av_placeholder_query;

@@ -1,0 +1,2 @@
+/* repo.c - not written yet. */
+typedef int av_placeholder_repo;

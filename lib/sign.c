@@ -1,0 +1,2 @@
+/* sign.c - not written yet. */
+typedef int av_placeholder_sign;

@@ -1,0 +1,2 @@
+/* source.c - not written yet. */
+typedef int av_placeholder_source;

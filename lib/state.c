@@ -1,0 +1,2 @@
+/* state.c - not written yet. */
+typedef int av_placeholder_state;

@@ -1,0 +1,2 @@
+/* txn.c - not written yet. */
+typedef int av_placeholder_txn;
