@@ -1,2 +1,296 @@
-/* plist.c - not written yet. */
-typedef int av_placeholder_plist;
+/* plist.c - package lists as two-level git trees (see plist.h). */
+#include <stdio.h>
+#include "aptvault/plist.h"
+#include "internal.h"
+
+#define NBUCKETS 256
+
+typedef struct entry {
+	char *key;
+	git_oid oid;
+} entry;
+
+typedef struct bucket {
+	entry *e;
+	size_t n, alloc;
+	git_oid tree;		/* the stored subtree; zero when none */
+	int loaded;
+	int dirty;
+} bucket;
+
+struct av_plist {
+	av_store *store;
+	bucket b[NBUCKETS];
+};
+
+void av_plist_bucket(char out[3], const char *name, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)name[i];
+		h *= 16777619u;
+	}
+	out[0] = hex[(h >> 4) & 15];
+	out[1] = hex[h & 15];
+	out[2] = '\0';
+}
+
+static int bucket_index(const char *key)
+{
+	const char *us = strchr(key, '_');
+	char hh[3];
+
+	av_plist_bucket(hh, key, us ? (size_t)(us - key) : strlen(key));
+	return (int)strtol(hh, NULL, 16);
+}
+
+int av_plist_open(av_plist **out, av_store *s, const git_oid *tree)
+{
+	av_plist *l = av_calloc(1, sizeof(*l));
+	git_tree *root = NULL;
+	int rc = 0;
+
+	*out = NULL;
+	if (!l)
+		return AV_ERROR;
+	l->store = s;
+	if (!tree || git_oid_is_zero(tree)) {
+		for (int i = 0; i < NBUCKETS; i++)
+			l->b[i].loaded = 1;
+		*out = l;
+		return 0;
+	}
+	if ((rc = av_store_tree_read(s, &root, tree)))
+		goto fail;
+	for (int i = 0; i < NBUCKETS; i++)
+		l->b[i].loaded = 1;	/* absent buckets are empty */
+	for (size_t i = 0; i < git_tree_entrycount(root); i++) {
+		const git_tree_entry *te = git_tree_entry_byindex(root, i);
+		const char *name = git_tree_entry_name(te);
+		char *end;
+		long idx = strtol(name, &end, 16);
+
+		if (strlen(name) != 2 || *end || idx < 0 || idx >= NBUCKETS ||
+		    git_tree_entry_type(te) != GIT_OBJECT_TREE) {
+			rc = av_error_set(AV_EINVALID, "package list has a stray entry '%s'",
+					  name);
+			goto fail;
+		}
+		git_oid_cpy(&l->b[idx].tree, git_tree_entry_id(te));
+		l->b[idx].loaded = 0;
+	}
+	git_tree_free(root);
+	*out = l;
+	return 0;
+fail:
+	git_tree_free(root);
+	av_plist_free(l);
+	return rc;
+}
+
+void av_plist_free(av_plist *l)
+{
+	if (!l)
+		return;
+	for (int i = 0; i < NBUCKETS; i++) {
+		for (size_t j = 0; j < l->b[i].n; j++)
+			free(l->b[i].e[j].key);
+		free(l->b[i].e);
+	}
+	free(l);
+}
+
+static int load(av_plist *l, bucket *b)
+{
+	git_tree *t = NULL;
+	size_t n;
+	int rc;
+
+	if (b->loaded)
+		return 0;
+	if ((rc = av_store_tree_read(l->store, &t, &b->tree)))
+		return rc;
+	n = git_tree_entrycount(t);
+	if ((rc = av_array_grow((void **)&b->e, &b->alloc, n, sizeof(*b->e))))
+		goto done;
+	for (size_t i = 0; i < n; i++) {
+		const git_tree_entry *te = git_tree_entry_byindex(t, i);
+		if (!(b->e[b->n].key = av_strdup(git_tree_entry_name(te)))) {
+			rc = AV_ERROR;
+			goto done;
+		}
+		git_oid_cpy(&b->e[b->n].oid, git_tree_entry_id(te));
+		b->n++;
+	}
+	b->loaded = 1;
+done:
+	git_tree_free(t);
+	return rc;
+}
+
+/* Index of key in b, or -(insertion point) - 1. */
+static long find(const bucket *b, const char *key)
+{
+	size_t lo = 0, hi = b->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(b->e[mid].key, key);
+		if (!c)
+			return (long)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -(long)lo - 1;
+}
+
+int av_plist_get(av_plist *l, const char *key, git_oid *out)
+{
+	bucket *b = &l->b[bucket_index(key)];
+	long i;
+	int rc;
+
+	if ((rc = load(l, b)))
+		return rc;
+	if ((i = find(b, key)) < 0)
+		return av_error_set(AV_ENOTFOUND, "package '%s' is not in the list", key);
+	git_oid_cpy(out, &b->e[i].oid);
+	return 0;
+}
+
+int av_plist_put(av_plist *l, const char *key, const git_oid *blob, int replace)
+{
+	bucket *b = &l->b[bucket_index(key)];
+	long i;
+	size_t at;
+	int rc;
+
+	if ((rc = load(l, b)))
+		return rc;
+	if ((i = find(b, key)) >= 0) {
+		if (!git_oid_cmp(&b->e[i].oid, blob))
+			return 1;
+		if (!replace)
+			return av_error_set(AV_ECONFLICT, "package '%s' already exists "
+					    "with different content", key);
+		git_oid_cpy(&b->e[i].oid, blob);
+		b->dirty = 1;
+		return 0;
+	}
+	at = (size_t)(-i - 1);
+	if ((rc = av_array_grow((void **)&b->e, &b->alloc, b->n + 1, sizeof(*b->e))))
+		return rc;
+	memmove(&b->e[at + 1], &b->e[at], (b->n - at) * sizeof(*b->e));
+	if (!(b->e[at].key = av_strdup(key))) {
+		memmove(&b->e[at], &b->e[at + 1], (b->n - at) * sizeof(*b->e));
+		return AV_ERROR;
+	}
+	git_oid_cpy(&b->e[at].oid, blob);
+	b->n++;
+	b->dirty = 1;
+	return 0;
+}
+
+int av_plist_remove(av_plist *l, const char *key)
+{
+	bucket *b = &l->b[bucket_index(key)];
+	long i;
+	int rc;
+
+	if ((rc = load(l, b)))
+		return rc;
+	if ((i = find(b, key)) < 0)
+		return av_error_set(AV_ENOTFOUND, "package '%s' is not in the list", key);
+	free(b->e[i].key);
+	memmove(&b->e[i], &b->e[i + 1], (b->n - (size_t)i - 1) * sizeof(*b->e));
+	b->n--;
+	b->dirty = 1;
+	return 0;
+}
+
+static int write_bucket(av_plist *l, bucket *b)
+{
+	git_treebuilder *tb = NULL;
+	int err, rc = 0;
+
+	if (!b->n) {
+		memset(&b->tree, 0, sizeof(b->tree));
+		b->dirty = 0;
+		return 0;
+	}
+	if ((err = git_treebuilder_new(&tb, av_store_git(l->store), NULL)) < 0)
+		return av_error_from_git(err, "cannot build package list");
+	for (size_t i = 0; i < b->n; i++) {
+		if ((err = git_treebuilder_insert(NULL, tb, b->e[i].key, &b->e[i].oid,
+						  GIT_FILEMODE_BLOB)) < 0) {
+			rc = av_error_from_git(err, "cannot add to package list");
+			goto done;
+		}
+	}
+	if (!(rc = av_store_tree_write(l->store, &b->tree, tb)))
+		b->dirty = 0;
+done:
+	git_treebuilder_free(tb);
+	return rc;
+}
+
+int av_plist_write(av_plist *l, git_oid *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	git_treebuilder *tb = NULL;
+	int err, rc = 0;
+
+	if ((err = git_treebuilder_new(&tb, av_store_git(l->store), NULL)) < 0)
+		return av_error_from_git(err, "cannot build package list");
+	for (int i = 0; i < NBUCKETS; i++) {
+		bucket *b = &l->b[i];
+		char hh[3] = { hex[i >> 4], hex[i & 15], 0 };
+
+		if (b->dirty && (rc = write_bucket(l, b)))
+			goto done;
+		if (git_oid_is_zero(&b->tree))
+			continue;
+		if ((err = git_treebuilder_insert(NULL, tb, hh, &b->tree,
+						  GIT_FILEMODE_TREE)) < 0) {
+			rc = av_error_from_git(err, "cannot build package list");
+			goto done;
+		}
+	}
+	rc = av_store_tree_write(l->store, out, tb);
+done:
+	git_treebuilder_free(tb);
+	return rc;
+}
+
+int av_plist_foreach(av_plist *l, av_plist_cb cb, void *payload)
+{
+	int rc;
+
+	for (int i = 0; i < NBUCKETS; i++) {
+		bucket *b = &l->b[i];
+		if ((rc = load(l, b)))
+			return rc;
+		for (size_t j = 0; j < b->n; j++)
+			if ((rc = cb(b->e[j].key, &b->e[j].oid, payload)))
+				return rc;
+	}
+	return 0;
+}
+
+int av_plist_count(av_plist *l, size_t *out)
+{
+	size_t n = 0;
+	int rc;
+
+	for (int i = 0; i < NBUCKETS; i++) {
+		if ((rc = load(l, &l->b[i])))
+			return rc;
+		n += l->b[i].n;
+	}
+	*out = n;
+	return 0;
+}

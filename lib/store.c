@@ -1,2 +1,771 @@
-/* store.c - not written yet. */
-typedef int av_placeholder_store;
+/*
+ * store.c - the metadata store on libgit2 (see store.h).
+ *
+ * Writes go to a mempack backend of top priority, so nothing a failed
+ * command built ever reaches the disk.  av_store_flush() then writes the
+ * new objects (tracked by oid as they are written) either as fsynced loose
+ * objects or, past a handful, as one packfile we serialise ourselves
+ * without delta search and hand to libgit2's indexer.
+ */
+#include <stdio.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <pthread.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <zlib.h>
+#include <openssl/evp.h>
+#include <git2.h>
+#include <git2/sys/mempack.h>
+#include <git2/sys/odb_backend.h>
+#include "aptvault/store.h"
+#include "aptvault/file.h"
+#include "aptvault/failpoint.h"
+#include "internal.h"
+
+/* Up to this many new objects are written loose; more go to one pack. */
+#define LOOSE_MAX 16
+
+struct av_store {
+	char *root;
+	char *dbdir;
+	git_repository *repo;
+	git_odb *odb;
+	git_odb_backend *mempack;	/* owned by odb */
+	git_odb_backend *loose;		/* owned by us */
+	git_oid *pending;		/* oids written since the last flush */
+	size_t npending, apending;
+	av_store_stats stats;
+	size_t history_limit;
+};
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static int init_rc;
+
+static void global_init(void)
+{
+	if (git_libgit2_init() < 0) {
+		init_rc = -1;
+		return;
+	}
+	/* I6: objects and refs are fsynced before they are visible. */
+	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
+	/* Trees over 4 KB are never cached by default; our buckets are. */
+	git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_TREE,
+			 (size_t)1 << 20);
+	git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_BLOB,
+			 (size_t)64 << 10);
+	/* We write trees of objects we just wrote; checking each entry's
+	 * existence would probe every pack per entry. */
+	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, 0);
+}
+
+static int lib_init(void)
+{
+	pthread_once(&init_once, global_init);
+	if (init_rc)
+		return av_error_set(AV_ERROR, "cannot initialise libgit2");
+	return 0;
+}
+
+static int make_layout(const char *root)
+{
+	static const char *const dirs[] = { "db", "pool", "locks", "tmp", "public" };
+	char path[4096];
+	int rc;
+
+	if ((rc = av_mkdir_p(root)))
+		return rc;
+	for (size_t i = 0; i < AV_ARRAY_SIZE(dirs); i++) {
+		snprintf(path, sizeof(path), "%s/%s", root, dirs[i]);
+		if ((rc = av_mkdir_p(path)))
+			return rc;
+	}
+	return 0;
+}
+
+/* Create db/ once, even when several processes race to do it. */
+static int init_db(const char *root, const char *dbdir)
+{
+	char path[4096];
+	git_repository *repo = NULL;
+	git_config *cfg = NULL;
+	int fd, rc = 0, err;
+
+	snprintf(path, sizeof(path), "%s/locks/.init", root);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
+		return av_error_set_errno(AV_EIO, errno, "cannot open '%s'", path);
+	if (flock(fd, LOCK_EX) < 0) {
+		rc = av_error_set_errno(AV_EIO, errno, "cannot lock '%s'", path);
+		goto done;
+	}
+	snprintf(path, sizeof(path), "%s/HEAD", dbdir);
+	if (av_is_file(path))
+		goto done;
+	if ((err = git_repository_init(&repo, dbdir, 1)) < 0 ||
+	    (err = git_repository_config(&cfg, repo)) < 0 ||
+	    (err = git_config_set_string(cfg, "core.logAllRefUpdates", "always")) < 0) {
+		rc = av_error_from_git(err, "cannot create the database");
+		goto done;
+	}
+done:
+	git_config_free(cfg);
+	git_repository_free(repo);
+	close(fd);
+	return rc;
+}
+
+int av_store_open(av_store **out, const char *root, int create)
+{
+	av_store *s = NULL;
+	char path[4096];
+	int rc, err;
+
+	*out = NULL;
+	if ((rc = lib_init()))
+		return rc;
+	if (!(s = av_calloc(1, sizeof(*s))))
+		return AV_ERROR;
+	snprintf(path, sizeof(path), "%s/db", root);
+	if (!(s->root = av_strdup(root)) || !(s->dbdir = av_strdup(path))) {
+		rc = AV_ERROR;
+		goto fail;
+	}
+	if (create) {
+		if ((rc = make_layout(root)) || (rc = init_db(root, s->dbdir)))
+			goto fail;
+	} else if (!av_is_dir(s->dbdir)) {
+		rc = av_error_set(AV_ENOTFOUND,
+				  "'%s' is not an aptvault root (no db/ inside)", root);
+		goto fail;
+	}
+	if ((err = git_repository_open_bare(&s->repo, s->dbdir)) < 0 ||
+	    (err = git_repository_odb(&s->odb, s->repo)) < 0 ||
+	    (err = git_mempack_new(&s->mempack)) < 0 ||
+	    (err = git_odb_add_backend(s->odb, s->mempack, 1000)) < 0) {
+		rc = av_error_from_git(err, "cannot open the database");
+		goto fail;
+	}
+	snprintf(path, sizeof(path), "%s/objects", s->dbdir);
+	if ((err = git_odb_backend_loose(&s->loose, path, Z_BEST_SPEED, 1, 0, 0)) < 0) {
+		rc = av_error_from_git(err, "cannot open the object directory");
+		goto fail;
+	}
+	*out = s;
+	return 0;
+fail:
+	av_store_free(s);
+	return rc;
+}
+
+void av_store_free(av_store *s)
+{
+	if (!s)
+		return;
+	if (s->loose)
+		s->loose->free(s->loose);
+	git_odb_free(s->odb);
+	git_repository_free(s->repo);
+	free(s->pending);
+	free(s->dbdir);
+	free(s->root);
+	free(s);
+}
+
+const char *av_store_root(const av_store *s)
+{
+	return s->root;
+}
+
+git_repository *av_store_git(av_store *s)
+{
+	return s->repo;
+}
+
+const av_store_stats *av_store_stats_get(const av_store *s)
+{
+	return &s->stats;
+}
+
+void av_store_stats_reset(av_store *s)
+{
+	memset(&s->stats, 0, sizeof(s->stats));
+}
+
+void av_store_set_history_limit(av_store *s, size_t keep)
+{
+	s->history_limit = keep;
+}
+
+static int pending_add(av_store *s, const git_oid *oid)
+{
+	if (av_array_grow((void **)&s->pending, &s->apending, s->npending + 1,
+			  sizeof(*s->pending)))
+		return AV_ERROR;
+	git_oid_cpy(&s->pending[s->npending++], oid);
+	return 0;
+}
+
+int av_store_blob_write(av_store *s, git_oid *out, const void *data, size_t len)
+{
+	int err = git_odb_write(out, s->odb, data, len, GIT_OBJECT_BLOB);
+
+	if (err < 0)
+		return av_error_from_git(err, "cannot write object");
+	return pending_add(s, out);
+}
+
+int av_store_blob_read(av_store *s, git_blob **out, const git_oid *oid)
+{
+	int err = git_blob_lookup(out, s->repo, oid);
+	char hex[GIT_OID_HEXSZ + 1];
+
+	s->stats.objects_read++;
+	if (err < 0)
+		return av_error_from_git(err, git_oid_tostr(hex, sizeof(hex), oid));
+	return 0;
+}
+
+int av_store_tree_read(av_store *s, git_tree **out, const git_oid *oid)
+{
+	int err = git_tree_lookup(out, s->repo, oid);
+	char hex[GIT_OID_HEXSZ + 1];
+
+	s->stats.objects_read++;
+	if (err < 0)
+		return av_error_from_git(err, git_oid_tostr(hex, sizeof(hex), oid));
+	return 0;
+}
+
+int av_store_commit_read(av_store *s, git_commit **out, const git_oid *oid)
+{
+	int err = git_commit_lookup(out, s->repo, oid);
+	char hex[GIT_OID_HEXSZ + 1];
+
+	s->stats.objects_read++;
+	if (err < 0)
+		return av_error_from_git(err, git_oid_tostr(hex, sizeof(hex), oid));
+	return 0;
+}
+
+int av_store_tree_write(av_store *s, git_oid *out, git_treebuilder *tb)
+{
+	int err = git_treebuilder_write(out, tb);
+
+	if (err < 0)
+		return av_error_from_git(err, "cannot write tree");
+	return pending_add(s, out);
+}
+
+int av_store_commit_write(av_store *s, git_oid *out, const git_oid *tree_oid,
+			  const char *message)
+{
+	git_signature *sig = NULL;
+	git_tree *tree = NULL;
+	int err;
+
+	if ((err = git_signature_now(&sig, "aptvault", "aptvault@localhost")) < 0 ||
+	    (err = git_tree_lookup(&tree, s->repo, tree_oid)) < 0 ||
+	    (err = git_commit_create(out, s->repo, NULL, sig, sig, NULL, message,
+				     tree, 0, NULL)) < 0) {
+		git_tree_free(tree);
+		git_signature_free(sig);
+		return av_error_from_git(err, "cannot write commit");
+	}
+	git_tree_free(tree);
+	git_signature_free(sig);
+	return pending_add(s, out);
+}
+
+static int oid_cmp(const void *a, const void *b)
+{
+	return git_oid_cmp(a, b);
+}
+
+/* Sort, dedupe and keep only the oids that live in the mempack. */
+static size_t pending_new_objects(av_store *s)
+{
+	size_t n = 0;
+
+	qsort(s->pending, s->npending, sizeof(*s->pending), oid_cmp);
+	for (size_t i = 0; i < s->npending; i++) {
+		if (n && !git_oid_cmp(&s->pending[n - 1], &s->pending[i]))
+			continue;
+		if (!s->mempack->exists(s->mempack, &s->pending[i]))
+			continue;
+		git_oid_cpy(&s->pending[n++], &s->pending[i]);
+	}
+	return n;
+}
+
+static void count_written(av_store *s, git_object_t type)
+{
+	s->stats.objects_written++;
+	if (type == GIT_OBJECT_BLOB)
+		s->stats.blobs_written++;
+	else if (type == GIT_OBJECT_TREE)
+		s->stats.trees_written++;
+	else if (type == GIT_OBJECT_COMMIT)
+		s->stats.commits_written++;
+}
+
+static int flush_loose(av_store *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		git_odb_object *obj = NULL;
+		int err = git_odb_read(&obj, s->odb, &s->pending[i]);
+
+		if (err >= 0)
+			err = s->loose->write(s->loose, &s->pending[i],
+					      git_odb_object_data(obj),
+					      git_odb_object_size(obj),
+					      git_odb_object_type(obj));
+		if (err < 0) {
+			git_odb_object_free(obj);
+			return av_error_from_git(err, "cannot write object");
+		}
+		count_written(s, git_odb_object_type(obj));
+		git_odb_object_free(obj);
+	}
+	return 0;
+}
+
+/* A pack stream: everything appended is also hashed for the trailer. */
+typedef struct pack_out {
+	git_odb_writepack *wp;
+	EVP_MD_CTX *sha1;
+	git_indexer_progress stats;
+	unsigned char *zbuf;
+	size_t zcap;
+} pack_out;
+
+static int pack_append(pack_out *p, const void *data, size_t len)
+{
+	int err;
+
+	EVP_DigestUpdate(p->sha1, data, len);
+	if ((err = p->wp->append(p->wp, data, len, &p->stats)) < 0)
+		return av_error_from_git(err, "cannot write pack");
+	return 0;
+}
+
+static int pack_object(pack_out *p, git_odb_object *obj)
+{
+	unsigned char hdr[16];
+	size_t n = 0, size = git_odb_object_size(obj);
+	uLongf zlen;
+	unsigned char c;
+	int rc;
+
+	c = (unsigned char)((git_odb_object_type(obj) << 4) | (size & 15));
+	size >>= 4;
+	while (size) {
+		hdr[n++] = c | 0x80;
+		c = size & 0x7f;
+		size >>= 7;
+	}
+	hdr[n++] = c;
+	zlen = compressBound(git_odb_object_size(obj));
+	if (zlen > p->zcap) {
+		unsigned char *z = av_realloc(p->zbuf, zlen);
+		if (!z)
+			return AV_ERROR;
+		p->zbuf = z;
+		p->zcap = zlen;
+	}
+	if (compress2(p->zbuf, &zlen, git_odb_object_data(obj),
+		      git_odb_object_size(obj), Z_BEST_SPEED) != Z_OK)
+		return av_error_set(AV_ERROR, "cannot compress object");
+	if ((rc = pack_append(p, hdr, n)))
+		return rc;
+	return pack_append(p, p->zbuf, zlen);
+}
+
+static int flush_pack(av_store *s, size_t n)
+{
+	pack_out p = { 0 };
+	unsigned char head[12] = { 'P', 'A', 'C', 'K', 0, 0, 0, 2 };
+	unsigned char trailer[EVP_MAX_MD_SIZE];
+	git_object_t *types = NULL;
+	unsigned tlen;
+	int rc = 0, err;
+
+	head[8] = (unsigned char)(n >> 24);
+	head[9] = (unsigned char)(n >> 16);
+	head[10] = (unsigned char)(n >> 8);
+	head[11] = (unsigned char)n;
+	if (!(types = av_calloc(n, sizeof(*types))) || !(p.sha1 = EVP_MD_CTX_new()) ||
+	    !EVP_DigestInit_ex(p.sha1, EVP_sha1(), NULL)) {
+		rc = av_error_set(AV_ERROR, "out of memory");
+		goto done;
+	}
+	if ((err = git_odb_write_pack(&p.wp, s->odb, NULL, NULL)) < 0) {
+		rc = av_error_from_git(err, "cannot start pack");
+		goto done;
+	}
+	if ((rc = pack_append(&p, head, sizeof(head))))
+		goto done;
+	for (size_t i = 0; i < n; i++) {
+		git_odb_object *obj = NULL;
+		if ((err = git_odb_read(&obj, s->odb, &s->pending[i])) < 0) {
+			rc = av_error_from_git(err, "cannot read new object");
+			goto done;
+		}
+		types[i] = git_odb_object_type(obj);
+		rc = pack_object(&p, obj);
+		git_odb_object_free(obj);
+		if (rc)
+			goto done;
+	}
+	EVP_DigestFinal_ex(p.sha1, trailer, &tlen);
+	if ((err = p.wp->append(p.wp, trailer, tlen, &p.stats)) < 0 ||
+	    av_failpoint("store-pack") ||
+	    (err = p.wp->commit(p.wp, &p.stats)) < 0) {
+		rc = err < 0 ? av_error_from_git(err, "cannot write pack") :
+			av_error_set(AV_EIO, "cannot write pack: injected failure "
+				     "(failpoint store-pack)");
+		goto done;
+	}
+	for (size_t i = 0; i < n; i++)
+		count_written(s, types[i]);
+	s->stats.packs_written++;
+done:
+	if (p.wp)
+		p.wp->free(p.wp);
+	EVP_MD_CTX_free(p.sha1);
+	free(p.zbuf);
+	free(types);
+	return rc;
+}
+
+int av_store_flush(av_store *s)
+{
+	size_t n;
+	int rc;
+
+	if (!s->npending)
+		return 0;
+	n = pending_new_objects(s);
+	rc = n <= LOOSE_MAX ? flush_loose(s, n) : flush_pack(s, n);
+	if (rc)
+		return rc;
+	s->npending = 0;
+	git_mempack_reset(s->mempack);
+	return 0;
+}
+
+void av_store_discard(av_store *s)
+{
+	s->npending = 0;
+	git_mempack_reset(s->mempack);
+}
+
+int av_store_ref_read(av_store *s, const char *refname, git_oid *out)
+{
+	int err = git_reference_name_to_id(out, s->repo, refname);
+
+	s->stats.refs_read++;
+	if (err == GIT_ENOTFOUND) {
+		memset(out, 0, sizeof(*out));
+		return AV_ENOTFOUND;
+	}
+	if (err < 0)
+		return av_error_from_git(err, "cannot read ref");
+	return 0;
+}
+
+/*
+ * Under our flock no cooperating process can be half way through a ref
+ * update, so a NAME.lock left behind is debris from a crash: remove it.
+ */
+static int remove_stale_lock(av_store *s, const char *refname)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s.lock", s->dbdir, refname);
+	if (unlink(path) < 0 && errno != ENOENT)
+		return av_error_set_errno(AV_EIO, errno, "cannot remove stale '%s'", path);
+	return 0;
+}
+
+static void trim_history(av_store *s, const char *refname)
+{
+	git_reflog *log = NULL;
+	size_t n;
+
+	if (!s->history_limit || git_reflog_read(&log, s->repo, refname) < 0)
+		return;
+	n = git_reflog_entrycount(log);
+	if (n > s->history_limit) {
+		while (n > s->history_limit)
+			git_reflog_drop(log, --n, 0);
+		git_reflog_write(log);
+	}
+	git_reflog_free(log);
+}
+
+/* Delete u->refname if it still points at u->expected.  Returns a
+ * libgit2 code; GIT_EMODIFIED when the value is not the expected one. */
+static int ref_delete(av_store *s, const av_ref_update *u)
+{
+	git_reference *ref = NULL;
+	int err = git_reference_lookup(&ref, s->repo, u->refname);
+
+	if (err == GIT_ENOTFOUND)
+		return git_oid_is_zero(&u->expected) ? 0 : GIT_EMODIFIED;
+	if (err < 0)
+		return err;
+	if (git_reference_type(ref) != GIT_REFERENCE_DIRECT ||
+	    git_oid_cmp(git_reference_target(ref), &u->expected))
+		err = GIT_EMODIFIED;
+	else
+		err = git_reference_delete(ref);
+	git_reference_free(ref);
+	return err;
+}
+
+static int ref_update_once(av_store *s, const av_ref_update *u, const char *message)
+{
+	git_reference *ref = NULL;
+	int err;
+
+	if (git_oid_is_zero(&u->target))
+		return ref_delete(s, u);
+	err = git_reference_create_matching(&ref, s->repo, u->refname, &u->target,
+					    1, &u->expected, message);
+	git_reference_free(ref);
+	return err;
+}
+
+int av_store_ref_update(av_store *s, const av_ref_update *u, const char *message)
+{
+	int err;
+
+	if (av_failpoint("store-ref"))
+		return av_error_set(AV_EIO, "cannot update '%s': injected failure "
+				    "(failpoint store-ref)", u->refname);
+	err = ref_update_once(s, u, message);
+	if (err == GIT_ELOCKED) {
+		int rc = remove_stale_lock(s, u->refname);
+		if (rc)
+			return rc;
+		err = ref_update_once(s, u, message);
+	}
+	if (err == GIT_EMODIFIED || err == GIT_EEXISTS) {
+		if (git_oid_is_zero(&u->expected))
+			return av_error_set(AV_EEXISTS, "'%s' already exists", u->refname);
+		return av_error_set(AV_ECONFLICT,
+				    "'%s' changed under its lock (another writer?)",
+				    u->refname);
+	}
+	if (err < 0)
+		return av_error_from_git(err, "cannot update ref");
+	s->stats.refs_written++;
+	if (!git_oid_is_zero(&u->target))
+		trim_history(s, u->refname);
+	return 0;
+}
+
+int av_store_refs_update(av_store *s, const av_ref_update *u, size_t n,
+			 const char *message)
+{
+	git_transaction *tx = NULL;
+	git_signature *sig = NULL;
+	int err = 0, rc = 0;
+
+	if (n == 1)
+		return av_store_ref_update(s, u, message);
+	if (av_failpoint("store-ref"))
+		return av_error_set(AV_EIO, "cannot update refs: injected failure "
+				    "(failpoint store-ref)");
+	if ((err = git_transaction_new(&tx, s->repo)) < 0 ||
+	    (err = git_signature_now(&sig, "aptvault", "aptvault@localhost")) < 0)
+		goto done;
+	for (size_t i = 0; i < n; i++) {
+		git_oid cur;
+		if ((err = git_transaction_lock_ref(tx, u[i].refname)) == GIT_ELOCKED) {
+			if ((rc = remove_stale_lock(s, u[i].refname)))
+				goto done;
+			err = git_transaction_lock_ref(tx, u[i].refname);
+		}
+		if (err < 0)
+			goto done;
+		/* CAS backstop: the value must still be what the caller read. */
+		err = git_reference_name_to_id(&cur, s->repo, u[i].refname);
+		if (err == GIT_ENOTFOUND)
+			memset(&cur, 0, sizeof(cur));
+		else if (err < 0)
+			goto done;
+		err = 0;
+		if (git_oid_cmp(&cur, &u[i].expected)) {
+			rc = av_error_set(git_oid_is_zero(&u[i].expected) ? AV_EEXISTS :
+					  AV_ECONFLICT, "'%s' changed under its lock",
+					  u[i].refname);
+			goto done;
+		}
+		if (git_oid_is_zero(&u[i].target))
+			err = git_transaction_remove(tx, u[i].refname);
+		else
+			err = git_transaction_set_target(tx, u[i].refname, &u[i].target,
+							 sig, message);
+		if (err < 0)
+			goto done;
+	}
+	if ((err = git_transaction_commit(tx)) < 0)
+		goto done;
+	s->stats.refs_written += n;
+	for (size_t i = 0; i < n; i++)
+		if (!git_oid_is_zero(&u[i].target))
+			trim_history(s, u[i].refname);
+done:
+	if (err < 0 && !rc)
+		rc = av_error_from_git(err, "cannot update refs");
+	git_signature_free(sig);
+	git_transaction_free(tx);
+	return rc;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int av_store_ref_names(av_store *s, const char *prefix, char ***out, size_t *n)
+{
+	git_reference_iterator *it = NULL;
+	const char *name;
+	char glob[1024];
+	char **names = NULL;
+	size_t count = 0, alloc = 0, plen = strlen(prefix);
+	av_buf dec = AV_BUF_INIT;
+	int err, rc = 0;
+
+	*out = NULL;
+	*n = 0;
+	snprintf(glob, sizeof(glob), "%s*", prefix);
+	if ((err = git_reference_iterator_glob_new(&it, s->repo, glob)) < 0)
+		return av_error_from_git(err, "cannot list refs");
+	while ((err = git_reference_next_name(&name, it)) == 0) {
+		s->stats.refs_read++;
+		av_buf_clear(&dec);
+		if ((rc = av_name_decode(&dec, name + plen)) ||
+		    (rc = av_array_grow((void **)&names, &alloc, count + 1, sizeof(*names))))
+			goto done;
+		if (!(names[count] = av_buf_detach(&dec))) {
+			rc = AV_ERROR;
+			goto done;
+		}
+		count++;
+	}
+	if (err != GIT_ITEROVER)
+		rc = av_error_from_git(err, "cannot list refs");
+done:
+	av_buf_dispose(&dec);
+	git_reference_iterator_free(it);
+	if (rc) {
+		av_store_names_free(names, count);
+		return rc;
+	}
+	qsort(names, count, sizeof(*names), name_cmp);
+	*out = names;
+	*n = count;
+	return 0;
+}
+
+void av_store_names_free(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+int av_store_history(av_store *s, const char *refname, av_history_cb cb, void *payload)
+{
+	git_reflog *log = NULL;
+	int err, rc = 0;
+
+	if ((err = git_reflog_read(&log, s->repo, refname)) < 0)
+		return av_error_from_git(err, "cannot read history");
+	for (size_t i = 0; i < git_reflog_entrycount(log) && !rc; i++) {
+		const git_reflog_entry *e = git_reflog_entry_byindex(log, i);
+		const git_signature *who = git_reflog_entry_committer(e);
+		av_history_entry h;
+
+		git_oid_cpy(&h.old_oid, git_reflog_entry_id_old(e));
+		git_oid_cpy(&h.new_oid, git_reflog_entry_id_new(e));
+		h.when = who ? (long long)who->when.time : 0;
+		h.message = git_reflog_entry_message(e) ? git_reflog_entry_message(e) : "";
+		rc = cb(&h, payload);
+	}
+	git_reflog_free(log);
+	return rc;
+}
+
+static int name_char_plain(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '_' || c == '+' || c == '-';
+}
+
+int av_name_encode(av_buf *out, const char *name)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	int rc = 0;
+
+	for (const unsigned char *p = (const unsigned char *)name; *p && !rc; p++) {
+		if (name_char_plain(*p)) {
+			rc = av_buf_putc(out, (char)*p);
+		} else {
+			char e[3] = { '%', hex[*p >> 4], hex[*p & 15] };
+			rc = av_buf_put(out, e, 3);
+		}
+	}
+	return rc;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int av_name_decode(av_buf *out, const char *enc)
+{
+	int rc = 0;
+
+	for (const char *p = enc; *p && !rc; p++) {
+		if (*p != '%') {
+			rc = av_buf_putc(out, *p);
+			continue;
+		}
+		if (hexval(p[1]) < 0 || hexval(p[2]) < 0)
+			return av_error_set(AV_EINVALID, "bad encoded name '%s'", enc);
+		rc = av_buf_putc(out, (char)(hexval(p[1]) * 16 + hexval(p[2])));
+		p += 2;
+	}
+	return rc;
+}
+
+int av_name_check(const char *kind, const char *name)
+{
+	size_t len = strlen(name);
+
+	if (!len)
+		return av_error_set(AV_EINVALID, "%s name is empty", kind);
+	if (len > 200)
+		return av_error_set(AV_EINVALID, "%s name '%.40s...' is too long "
+				    "(at most 200 bytes)", kind, name);
+	if (!strcmp(name, ".") || !strcmp(name, ".."))
+		return av_error_set(AV_EINVALID, "'%s' is not a valid %s name", name, kind);
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		if (*p < 0x20 || *p == 0x7f || *p == '/')
+			return av_error_set(AV_EINVALID, "%s name '%s' contains '%s'; "
+					    "use letters, digits and . _ + -", kind, name,
+					    *p == '/' ? "/" : "a control character");
+	return 0;
+}

@@ -45,7 +45,7 @@ void fx_write(const char *path, const char *content)
 char *fx_make_deb(const char *dir, const char *name, const char *version,
 		  const char *arch, const char *extra, const char *comp)
 {
-	char root[4096], path[4096], out[4096];
+	char root[2048], path[8192], out[8192];
 	const char *bare = strchr(version, ':') ? strchr(version, ':') + 1 : version;
 
 	snprintf(root, sizeof(root), "%s/build-%s-%s-%s", dir, name, bare, arch);
