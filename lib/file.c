@@ -168,3 +168,46 @@ int av_remove_tree(const char *path)
 		rc = av_error_set_errno(AV_EIO, errno, "cannot remove '%s'", path);
 	return rc;
 }
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int av_dir_list(const char *dir, const char *suffix, char ***out, size_t *n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char **names = NULL;
+	size_t count = 0, alloc = 0, slen = strlen(suffix);
+
+	*out = NULL;
+	*n = 0;
+	if (!d)
+		return av_error_set_errno(errno == ENOENT ? AV_ENOTFOUND : AV_EIO, errno,
+					  "cannot open directory '%s'", dir);
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		if (e->d_name[0] == '.' || len < slen || strcmp(e->d_name + len - slen, suffix))
+			continue;
+		if (av_array_grow((void **)&names, &alloc, count + 1, sizeof(*names)) ||
+		    !(names[count] = av_strdup(e->d_name))) {
+			closedir(d);
+			av_dir_list_free(names, count);
+			return AV_ERROR;
+		}
+		count++;
+	}
+	closedir(d);
+	qsort(names, count, sizeof(*names), str_cmp);
+	*out = names;
+	*n = count;
+	return 0;
+}
+
+void av_dir_list_free(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}

@@ -196,7 +196,16 @@ int av_txn_commit(av_txn *t, const char *message)
 	for (char *p = msg; *p; p++)
 		if (*p == '\n')
 			*p = ' ';
-	rc = n ? av_store_refs_update(t->store, ups, n, msg) : 0;
+	/*
+	 * git_transaction is not atomic across refs, so each ref is swapped on
+	 * its own, deletions last: a crash part way (a rename) can leave a
+	 * name twice, never a resource lost.
+	 */
+	rc = 0;
+	for (int pass = 0; pass < 2 && !rc; pass++)
+		for (size_t i = 0; i < n && !rc; i++)
+			if (git_oid_is_zero(&ups[i].target) == pass)
+				rc = av_store_ref_update(t->store, &ups[i], msg);
 	free(ups);
 	if (!rc)
 		t->committed = 1;

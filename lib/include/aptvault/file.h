@@ -20,6 +20,10 @@ int av_fsync_dir(const char *dir);
 /* Is path an existing directory / regular file? */
 int av_is_dir(const char *path);
 int av_is_file(const char *path);
+/* Names of the entries of dir ending in suffix ("" for all), sorted,
+ * without "." entries. */
+int av_dir_list(const char *dir, const char *suffix, char ***out, size_t *n);
+void av_dir_list_free(char **names, size_t n);
 /* rm -rf; missing is not an error. */
 int av_remove_tree(const char *path);
 

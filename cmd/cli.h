@@ -1,0 +1,77 @@
+/*
+ * cli.h - what every family binary shares: one table of verbs, each with
+ * its options; parsing (--name=value, --name value, -name=value); --help;
+ * the --completion-helper the shell completion asks; the global options;
+ * error printing and exit codes (0 ok, 1 failure, 2 usage, 75 busy).
+ */
+#ifndef AV_CLI_H
+#define AV_CLI_H
+
+#include <stddef.h>
+#include <cjson/cJSON.h>
+#include "aptvault/repo.h"
+#include "aptvault/config.h"
+
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAIL 1
+#define CLI_EXIT_USAGE 2
+#define CLI_EXIT_BUSY 75
+
+typedef enum cli_opt_kind {
+	OPT_FLAG,	/* --x, --x=true|false */
+	OPT_VALUE,	/* --x=V or --x V; the last one wins */
+	OPT_LIST,	/* repeatable; also comma lists are the verb's business */
+} cli_opt_kind;
+
+typedef struct cli_opt {
+	const char *name;
+	cli_opt_kind kind;
+	const char *arg;	/* placeholder in help: "TEXT" */
+	const char *help;
+} cli_opt;
+
+typedef struct cli cli;
+typedef int (*cli_fn)(cli *c, int argc, char **argv);
+
+typedef struct cli_verb {
+	const char *name;
+	cli_fn fn;
+	const char *args;	/* "NAME FILE|DIR..." */
+	int min_args, max_args;	/* max -1: unlimited */
+	const char *summary;
+	const cli_opt *opts;	/* ends with { NULL } ; may be NULL */
+} cli_verb;
+
+typedef struct cli_family {
+	const char *name;
+	const char *summary;
+	const cli_verb *verbs;	/* ends with { NULL } */
+} cli_family;
+
+int cli_main(const cli_family *f, int argc, char **argv);
+
+const char *cli_value(cli *c, const char *name);
+int cli_flag(cli *c, const char *name);
+size_t cli_list(cli *c, const char *name, const char ***out);
+int cli_json(cli *c);
+int cli_quiet(cli *c);
+/* Should long operations draw progress (a terminal, not quiet, not CI)? */
+int cli_progress_wanted(cli *c);
+void cli_progress(void *c, size_t done, size_t total);
+
+/* Open the configuration and the store (once); NULL after printing an
+ * error (cli_exit_code then says which). */
+av_ctx *cli_ctx(cli *c);
+const av_config *cli_config(cli *c);
+
+/* Print "aptvault: error: <av_error_last()>" and return the exit code
+ * for rc. */
+int cli_fail(cli *c, int rc);
+/* Print a usage error for the current verb and return 2. */
+int cli_usage(cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print (pretty) and free a JSON document; returns an exit code. */
+int cli_print_json(cli *c, cJSON *doc);
+/* The exit code of the last failure. */
+int cli_exit_code(cli *c);
+
+#endif
