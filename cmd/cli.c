@@ -384,9 +384,16 @@ int cli_main(const cli_family *fam, int argc, char **argv)
 	/* The verb is the first word that is neither an option nor the value
 	 * of a global option taking one. */
 	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--completion-helper")) {
+			/* The verb, if any, is the first other plain word. */
+			for (int j = 1; j < argc; j++)
+				if (argv[j][0] != '-')
+					return completion(fam, argv[j]);
+			return completion(fam, NULL);
+		}
+	}
+	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		if (!strcmp(a, "--completion-helper"))
-			return completion(fam, i + 1 < argc ? argv[i + 1] : NULL);
 		if (a[0] == '-') {
 			const char *name = a + (a[1] == '-' ? 2 : 1);
 			const cli_opt *o = find_opt(global_opts, name, strcspn(name, "="));
