@@ -129,7 +129,8 @@ int av_version_check(const char *v)
 			if (!isdigit((unsigned char)*p))
 				return av_error_set(AV_EINVALID,
 						    "version '%s': epoch is not a number", v);
-		if (colon - v > 9)
+		errno = 0;
+		if (strtoul(v, NULL, 10) > 2147483647UL || errno == ERANGE)
 			return av_error_set(AV_EINVALID, "version '%s': epoch is too big", v);
 		up = colon + 1;
 		if (!*up)

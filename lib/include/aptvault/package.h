@@ -49,8 +49,8 @@ int av_pkg_key_split(const char *key, char *buf, const char **name,
 		     const char **version, const char **arch);
 
 /* The source package name and version a binary was built from
- * (Source: "name (version)" or the package's own). Writes into out as
- * "name\0version\0". */
+ * (Source: "name (version)" or the package's own), appended to name and
+ * version. */
 int av_pkg_source(const av_pkg *p, av_buf *name, av_buf *version);
 
 const char *av_pkg_type_str(av_pkg_type t);
