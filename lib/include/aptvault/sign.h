@@ -24,4 +24,26 @@ int av_sign_verify_clear(const char *data, size_t len, const char *keyring,
 int av_sign_verify_detached(const char *data, size_t len, const char *sig,
 			    size_t sig_len, const char *keyring, av_buf *fpr);
 
+/*
+ * Signing, for publishing (InRelease, Release.gpg).  The secret keys live
+ * in a GnuPG home and are used through its gpg-agent; output is armored
+ * and appended to out.
+ */
+typedef struct av_sign_opts {
+	const char *const *keys;	/* NULL-terminated key ids or
+					 * fingerprints, each one signs;
+					 * NULL: gpg's default key */
+	const char *gnupghome;		/* NULL: the user's default */
+	const char *passphrase_file;	/* its first line is the passphrase */
+	int batch;			/* never ask for a passphrase */
+} av_sign_opts;
+
+/* A clearsigned copy of data (InRelease). opts NULL: all defaults. */
+int av_sign_clear(av_buf *out, const char *data, size_t len,
+		  const av_sign_opts *opts);
+
+/* A detached signature over data (Release.gpg). */
+int av_sign_detached(av_buf *out, const char *data, size_t len,
+		     const av_sign_opts *opts);
+
 #endif
