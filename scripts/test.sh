@@ -30,6 +30,15 @@ run_suite() {	# $1 build dir, $2.. meson setup options
 		passed=$((passed + p))
 		failed=$((failed + f))
 	fi
+	# Criterion runs tests in worker processes whose sanitizer reports do
+	# not change its exit status: read the logs instead.
+	txt="$dir/meson-logs/testlog.txt"
+	if [ -f "$txt" ] && grep -qE 'ERROR: (LeakSanitizer|AddressSanitizer)|runtime error:' "$txt"; then
+		echo "sanitizer reports in $txt:"
+		grep -nE 'ERROR: (LeakSanitizer|AddressSanitizer)|runtime error:' "$txt" | head -20
+		failed=$((failed + 1))
+		status=1
+	fi
 }
 
 run_suite build
