@@ -48,6 +48,7 @@ typedef struct printer {
 	const char *format;
 	cJSON *array;
 	const char *prefix;
+	size_t count;
 } printer;
 
 static int print_pkg(const char *key, const av_pkg *pkg, void *payload)
@@ -56,6 +57,7 @@ static int print_pkg(const char *key, const av_pkg *pkg, void *payload)
 	av_buf line = AV_BUF_INIT;
 	int rc = 0;
 
+	p->count++;
 	if (p->array) {
 		cJSON *o = av_pkg_json(pkg);
 		if (!o)
@@ -491,6 +493,12 @@ static int cmd_search(cli *c, int argc, char **argv)
 		int none = cJSON_GetArraySize(p.array) == 0;
 		cli_print_json(c, p.array);
 		return none ? CLI_EXIT_FAIL : 0;
+	}
+	if (!p.count) {
+		/* Like aptly: an empty result is a failure scripts can test. */
+		if (!cli_quiet(c))
+			fprintf(stderr, "aptvault: no packages found\n");
+		return CLI_EXIT_FAIL;
 	}
 	return 0;
 }

@@ -7,7 +7,8 @@ PKGS="build-essential meson ninja-build pkg-config
 libgit2-dev libcjson-dev libcriterion-dev libcurl4-openssl-dev libgpgme-dev
 libarchive-dev zlib1g-dev liblzma-dev libzstd-dev libbz2-dev libssl-dev
 dpkg-dev gnupg gpgv apt xz-utils zstd python3 time git ca-certificates
-aptly reprepro"
+aptly reprepro
+man-db groff-base mandoc zsh bash-completion util-linux"
 
 missing=""
 for p in $PKGS; do

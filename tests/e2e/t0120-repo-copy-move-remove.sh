@@ -26,7 +26,7 @@ check "--format template" grep -qx "nginx-doc=1.24-1" "$T/out"
 run "$AV" repo search src tool --json
 check "search --json" grep -q '"Package":[[:space:]]*"tool"' "$T/out"
 expect_err "a bad query points at the column" 1 "column" "$AV" repo search src 'nginx (>= '
-expect_rc "search with no match exits 0 with no output" 0 "$AV" repo search src 'nothing-like-this'
+expect_err "search with no match exits 1, as aptly" 1 "no packages found" "$AV" repo search src 'nothing-like-this'
 
 s=$(repo_state src)
 expect_rc "remove --dry-run" 0 "$AV" repo remove src 'libfoo1' --dry-run
