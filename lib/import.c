@@ -142,7 +142,8 @@ static int run_deb(job *j, const char *root)
 
 	if ((rc = av_deb_read(&info, j->path)))
 		return rc;
-	if ((rc = av_pool_import(root, j->path, &info->digests, AV_POOL_COPY)))
+	if ((rc = av_pool_import(root, j->path, &info->digests,
+				 AV_POOL_COPY | AV_POOL_NOSYNC)))
 		goto done;
 	s = info->stanza;
 	info->stanza = NULL;
@@ -172,7 +173,7 @@ static int run_dsc(job *j, const char *root)
 		return rc;
 	for (size_t i = 0; i < info->nfiles && !rc; i++)
 		rc = av_pool_import(root, info->files[i].path, &info->files[i].digests,
-				    AV_POOL_COPY);
+				    AV_POOL_COPY | AV_POOL_NOSYNC);
 	for (size_t i = 0; i < info->nfiles && !rc; i++)
 		rc = add_source(j, info->files[i].path);
 	if (rc)
@@ -336,6 +337,9 @@ int av_import_files(av_import **out, av_store *s, char *const *paths, size_t npa
 		goto done;
 	scan_errors = js.nerrors;
 	run_all(&js, av_store_root(s), opts);
+	/* I6: the pool files are durable before any ref can name them. */
+	if ((rc = av_pool_sync(av_store_root(s))))
+		goto done;
 	for (size_t i = 0; i < js.n; i++)
 		if (js.v[i].rc)
 			add_error(&js, "  %s: %s\n", js.v[i].path, js.v[i].error ?

@@ -206,11 +206,20 @@ static int pending_add(av_store *s, const git_oid *oid)
 	return 0;
 }
 
+/*
+ * Blobs bypass git_odb_write: on a miss it re-scans the pack directory
+ * (one readdir per new object, 10,000 of them in a bulk import).  We hash,
+ * look up without refreshing, and put new objects straight in the mempack.
+ */
 int av_store_blob_write(av_store *s, git_oid *out, const void *data, size_t len)
 {
-	int err = git_odb_write(out, s->odb, data, len, GIT_OBJECT_BLOB);
+	int err;
 
-	if (err < 0)
+	if ((err = git_odb_hash(out, data, len, GIT_OBJECT_BLOB)) < 0)
+		return av_error_from_git(err, "cannot hash object");
+	if (git_odb_exists_ext(s->odb, out, GIT_ODB_LOOKUP_NO_REFRESH))
+		return 0;
+	if ((err = s->mempack->write(s->mempack, out, data, len, GIT_OBJECT_BLOB)) < 0)
 		return av_error_from_git(err, "cannot write object");
 	return pending_add(s, out);
 }
@@ -551,7 +560,10 @@ int av_store_ref_update(av_store *s, const av_ref_update *u, const char *message
 			return rc;
 		err = ref_update_once(s, u, message);
 	}
-	if (err == GIT_EMODIFIED || err == GIT_EEXISTS) {
+	/* libgit2 says ENOTFOUND when the ref we expected at an oid is gone:
+	 * that is a mismatch like any other. */
+	if (err == GIT_EMODIFIED || err == GIT_EEXISTS ||
+	    (err == GIT_ENOTFOUND && !git_oid_is_zero(&u->expected))) {
 		if (git_oid_is_zero(&u->expected))
 			return av_error_set(AV_EEXISTS, "'%s' already exists", u->refname);
 		return av_error_set(AV_ECONFLICT,
@@ -666,7 +678,8 @@ done:
 		av_store_names_free(names, count);
 		return rc;
 	}
-	qsort(names, count, sizeof(*names), name_cmp);
+	if (count)	/* names is NULL when there are none: qsort(NULL) is UB */
+		qsort(names, count, sizeof(*names), name_cmp);
 	*out = names;
 	*n = count;
 	return 0;

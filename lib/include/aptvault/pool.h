@@ -19,6 +19,10 @@ int av_pool_has(const char *root, const char *sha256);
 typedef enum av_pool_mode {
 	AV_POOL_COPY = 0,	/* hardlink when on the same filesystem, else copy */
 	AV_POOL_MOVE,		/* rename when possible (--remove-files) */
+	/* OR'ed in: skip the per-file fsyncs; the caller makes the batch
+	 * durable with one av_pool_sync() before anything references it
+	 * (10,000 fsyncs cost seconds, one syncfs milliseconds). */
+	AV_POOL_NOSYNC = 0x100,
 } av_pool_mode;
 
 /*
@@ -29,5 +33,8 @@ typedef enum av_pool_mode {
  */
 int av_pool_import(const char *root, const char *src, const av_digests *d,
 		   av_pool_mode mode);
+
+/* Make every pool file written with AV_POOL_NOSYNC durable (syncfs). */
+int av_pool_sync(const char *root);
 
 #endif
