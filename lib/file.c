@@ -199,7 +199,8 @@ int av_dir_list(const char *dir, const char *suffix, char ***out, size_t *n)
 		count++;
 	}
 	closedir(d);
-	qsort(names, count, sizeof(*names), str_cmp);
+	if (count)
+		qsort(names, count, sizeof(*names), str_cmp);
 	*out = names;
 	*n = count;
 	return 0;

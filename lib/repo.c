@@ -449,19 +449,25 @@ int av_repo_copy(av_ctx *c, const char *src, const char *dst, const av_query *q,
 				  move ? "moved" : "copied", av_buf_cstr(&conflicts));
 		goto done;
 	}
-	if (dry_run || !p.n)
+	if (dry_run || (!chg.added && !move) || !p.n)
 		goto report;
-	change_summary(summary, sizeof(summary), &chg);
-	if ((rc = av_plist_write(dlist, &dst_st->packages)) ||
-	    (rc = av_state_write(c->store, dst_st, c->command, &chg.after)) ||
-	    (rc = av_txn_stage(t, KIND, dst, &chg.after)))
-		goto done;
+	if (chg.added) {
+		char msg[1024];
+		change_summary(summary, sizeof(summary), &chg);
+		snprintf(msg, sizeof(msg), "%s -- %s", c->command, summary);
+		if ((rc = av_plist_write(dlist, &dst_st->packages)) ||
+		    (rc = av_state_write(c->store, dst_st, msg, &chg.after)) ||
+		    (rc = av_txn_stage(t, KIND, dst, &chg.after)))
+			goto done;
+	}
 	if (move) {
 		git_oid moved;
 		av_change schg = { .removed = p.n };
+		char msg[1024];
 		change_summary(summary, sizeof(summary), &schg);
+		snprintf(msg, sizeof(msg), "%s -- %s", c->command, summary);
 		if ((rc = av_plist_write(slist, &sst->packages)) ||
-		    (rc = av_state_write(c->store, sst, c->command, &moved)) ||
+		    (rc = av_state_write(c->store, sst, msg, &moved)) ||
 		    (rc = av_txn_stage(t, KIND, src, &moved)))
 			goto done;
 	}

@@ -554,6 +554,9 @@ int av_store_ref_update(av_store *s, const av_ref_update *u, const char *message
 		return av_error_set(AV_EIO, "cannot update '%s': injected failure "
 				    "(failpoint store-ref)", u->refname);
 	err = ref_update_once(s, u, message);
+	if (err == GIT_ELOCKED && !u->locked)
+		return av_error_set(AV_EBUSY, "'%s' is being updated by another writer",
+				    u->refname);
 	if (err == GIT_ELOCKED) {
 		int rc = remove_stale_lock(s, u->refname);
 		if (rc)
@@ -595,7 +598,8 @@ int av_store_refs_update(av_store *s, const av_ref_update *u, size_t n,
 		goto done;
 	for (size_t i = 0; i < n; i++) {
 		git_oid cur;
-		if ((err = git_transaction_lock_ref(tx, u[i].refname)) == GIT_ELOCKED) {
+		if ((err = git_transaction_lock_ref(tx, u[i].refname)) == GIT_ELOCKED &&
+		    u[i].locked) {
 			if ((rc = remove_stale_lock(s, u[i].refname)))
 				goto done;
 			err = git_transaction_lock_ref(tx, u[i].refname);

@@ -189,6 +189,7 @@ int av_txn_commit(av_txn *t, const char *message)
 		ups[n].refname = t->refs[i].refname;
 		git_oid_cpy(&ups[n].expected, &t->refs[i].seen);
 		git_oid_cpy(&ups[n].target, &t->refs[i].target);
+		ups[n].locked = 1;	/* av_txn_stage checked the flock */
 		n++;
 	}
 	/* Reflog messages are one line. */

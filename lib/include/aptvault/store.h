@@ -64,6 +64,11 @@ typedef struct av_ref_update {
 	const char *refname;
 	git_oid expected;	/* zero: must not exist */
 	git_oid target;		/* zero: delete */
+	/* The caller holds the resource's exclusive flock, so a libgit2
+	 * NAME.lock found is debris from a crash and may be removed.
+	 * Without it a held ref lock is AV_EBUSY: removing another live
+	 * writer's lock file would let two creates both win. */
+	int locked;
 } av_ref_update;
 
 /* Compare-and-swap one ref.  A mismatch is AV_ECONFLICT, except on
