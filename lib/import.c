@@ -370,6 +370,11 @@ int av_import_files(av_import **out, av_store *s, char *const *paths, size_t npa
 		rc = av_error_set(AV_EINVALID, "no package files found in the given paths");
 		goto done;
 	}
+	/* Make the blobs durable now, before any lock is taken: they are
+	 * content-addressed, so writing them decides nothing, and the lock
+	 * is then held only for the small list and state update. */
+	if ((rc = av_store_flush(s)))
+		goto done;
 	*out = imp;
 	imp = NULL;
 done:

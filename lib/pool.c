@@ -1,11 +1,12 @@
 /*
  * pool.c - content-addressed package files (see pool.h).
  *
- * An import stages the file as $ROOT/tmp/import-XXXXXX/data: a hard link
- * to the source when it is on the pool's filesystem (or the source itself
- * renamed there, for AV_POOL_MOVE), else a copy hashed on the way.  The
+ * AV_POOL_COPY first tries a hard link straight to the pool name (atomic,
+ * no staging).  Otherwise an import stages the file as
+ * $ROOT/tmp/import-XXXXXX/data: the source itself renamed there (for
+ * AV_POOL_MOVE), or a copy hashed on the way.  The
  * staged file is checked against the caller's digests, synced, and
- * renamed into pool/ab/cd/<sha256>; the pool directory is synced after.
+ * renamed into pool/ab/<sha256>; the pool directory is synced after.
  * The private staging directory is removed whatever happens, so a failed
  * import leaves nothing behind, and a moved source is put back.
  */
@@ -36,8 +37,7 @@ int av_pool_path(av_buf *out, const char *root, const char *sha256)
 	if (!is_sha256(sha256))
 		return av_error_set(AV_EINVALID, "bad sha256 '%s': expected 64 "
 				    "lowercase hex digits", sha256);
-	return av_buf_printf(out, "%s/pool/%.2s/%.2s/%s", root, sha256,
-			     sha256 + 2, sha256);
+	return av_buf_printf(out, "%s/pool/%.2s/%s", root, sha256, sha256);
 }
 
 int av_pool_has(const char *root, const char *sha256)
@@ -58,7 +58,7 @@ struct import {
 	const char *src;
 	const av_digests *d;
 	av_pool_mode mode;
-	av_buf target;		/* pool/ab/cd/<sha256> */
+	av_buf target;		/* pool/ab/<sha256> */
 	av_buf tmpdir;		/* tmp/import-XXXXXX, private to this import */
 	av_buf staged;		/* tmpdir/data */
 	int moved;		/* src was renamed to staged */
@@ -260,16 +260,15 @@ static int mkdir_synced(char *path, size_t len, int nosync)
 	return rc;
 }
 
-/* pool/, pool/ab/ and pool/ab/cd/ for the target. */
+/* pool/ and pool/ab/ for the target. */
 static int make_pool_dirs(struct import *im)
 {
-	size_t cd = im->target.len - 65, ab = cd - 3, pool = ab - 3;
+	size_t ab = im->target.len - 65, pool = ab - 3;
 	int rc;
 
-	if ((rc = mkdir_synced(im->target.ptr, pool, im->nosync)) ||
-	    (rc = mkdir_synced(im->target.ptr, ab, im->nosync)))
+	if ((rc = mkdir_synced(im->target.ptr, pool, im->nosync)))
 		return rc;
-	return mkdir_synced(im->target.ptr, cd, im->nosync);
+	return mkdir_synced(im->target.ptr, ab, im->nosync);
 }
 
 /* Rename staged to target (keeping a target that appeared meanwhile). */

@@ -21,6 +21,7 @@
 #include "aptvault/store.h"
 #include "aptvault/file.h"
 #include "aptvault/failpoint.h"
+#include "packwrite.h"
 #include "internal.h"
 
 /* Up to this many new objects are written loose; more go to one pack. */
@@ -339,110 +340,45 @@ static int flush_loose(av_store *s, size_t n)
 	return 0;
 }
 
-/* A pack stream: everything appended is also hashed for the trailer. */
-typedef struct pack_out {
-	git_odb_writepack *wp;
-	EVP_MD_CTX *sha1;
-	git_indexer_progress stats;
-	unsigned char *zbuf;
-	size_t zcap;
-} pack_out;
-
-static int pack_append(pack_out *p, const void *data, size_t len)
-{
-	int err;
-
-	EVP_DigestUpdate(p->sha1, data, len);
-	if ((err = p->wp->append(p->wp, data, len, &p->stats)) < 0)
-		return av_error_from_git(err, "cannot write pack");
-	return 0;
-}
-
-static int pack_object(pack_out *p, git_odb_object *obj)
-{
-	unsigned char hdr[16];
-	size_t n = 0, size = git_odb_object_size(obj);
-	uLongf zlen;
-	unsigned char c;
-	int rc;
-
-	c = (unsigned char)((git_odb_object_type(obj) << 4) | (size & 15));
-	size >>= 4;
-	while (size) {
-		hdr[n++] = c | 0x80;
-		c = size & 0x7f;
-		size >>= 7;
-	}
-	hdr[n++] = c;
-	zlen = compressBound(git_odb_object_size(obj));
-	if (zlen > p->zcap) {
-		unsigned char *z = av_realloc(p->zbuf, zlen);
-		if (!z)
-			return AV_ERROR;
-		p->zbuf = z;
-		p->zcap = zlen;
-	}
-	if (compress2(p->zbuf, &zlen, git_odb_object_data(obj),
-		      git_odb_object_size(obj), Z_BEST_SPEED) != Z_OK)
-		return av_error_set(AV_ERROR, "cannot compress object");
-	if ((rc = pack_append(p, hdr, n)))
-		return rc;
-	return pack_append(p, p->zbuf, zlen);
-}
-
+/* Many new objects: one pack with its index, written by packwrite.c. */
 static int flush_pack(av_store *s, size_t n)
 {
-	pack_out p = { 0 };
-	unsigned char head[12] = { 'P', 'A', 'C', 'K', 0, 0, 0, 2 };
-	unsigned char trailer[EVP_MAX_MD_SIZE];
+	av_packw *w = NULL;
 	git_object_t *types = NULL;
-	unsigned tlen;
+	char dir[4096];
 	int rc = 0, err;
 
-	head[8] = (unsigned char)(n >> 24);
-	head[9] = (unsigned char)(n >> 16);
-	head[10] = (unsigned char)(n >> 8);
-	head[11] = (unsigned char)n;
-	if (!(types = av_calloc(n, sizeof(*types))) || !(p.sha1 = EVP_MD_CTX_new()) ||
-	    !EVP_DigestInit_ex(p.sha1, EVP_sha1(), NULL)) {
-		rc = av_error_set(AV_ERROR, "out of memory");
+	snprintf(dir, sizeof(dir), "%s/objects/pack", s->dbdir);
+	if (!(types = av_calloc(n, sizeof(*types))) || (rc = av_packw_new(&w, dir, n)))
 		goto done;
-	}
-	if ((err = git_odb_write_pack(&p.wp, s->odb, NULL, NULL)) < 0) {
-		rc = av_error_from_git(err, "cannot start pack");
-		goto done;
-	}
-	if ((rc = pack_append(&p, head, sizeof(head))))
-		goto done;
-	for (size_t i = 0; i < n; i++) {
-		git_odb_object *obj = NULL;
-		if ((err = git_odb_read(&obj, s->odb, &s->pending[i])) < 0) {
+	/* pending_new_objects() sorted them: the order the index wants. */
+	for (size_t i = 0; i < n && !rc; i++) {
+		void *data = NULL;
+		size_t len = 0;
+
+		if ((err = s->mempack->read(&data, &len, &types[i], s->mempack,
+					    &s->pending[i])) < 0) {
 			rc = av_error_from_git(err, "cannot read new object");
 			goto done;
 		}
-		types[i] = git_odb_object_type(obj);
-		rc = pack_object(&p, obj);
-		git_odb_object_free(obj);
-		if (rc)
-			goto done;
+		rc = av_packw_add(w, &s->pending[i], types[i], data, len);
+		git_odb_backend_data_free(s->mempack, data);
 	}
-	EVP_DigestFinal_ex(p.sha1, trailer, &tlen);
-	if ((err = p.wp->append(p.wp, trailer, tlen, &p.stats)) < 0 ||
-	    av_failpoint("store-pack") ||
-	    (err = p.wp->commit(p.wp, &p.stats)) < 0) {
-		rc = err < 0 ? av_error_from_git(err, "cannot write pack") :
-			av_error_set(AV_EIO, "cannot write pack: injected failure "
-				     "(failpoint store-pack)");
+	if (rc)
+		goto done;
+	if (av_failpoint("store-pack")) {
+		rc = av_error_set(AV_EIO, "cannot write pack: injected failure "
+				  "(failpoint store-pack)");
 		goto done;
 	}
+	if ((rc = av_packw_finish(w)))
+		goto done;
+	git_odb_refresh(s->odb);
 	for (size_t i = 0; i < n; i++)
 		count_written(s, types[i]);
 	s->stats.packs_written++;
 done:
-	if (p.wp)
-		p.wp->free(p.wp);
-	EVP_MD_CTX_free(p.sha1);
-	free(p.zbuf);
+	av_packw_free(w);
 	free(types);
 	return rc;
 }

@@ -107,13 +107,13 @@ static void assert_nothing_left(const struct env *e)
 
 /* ---- paths -------------------------------------------------------------- */
 
-Test(pool, path_fans_out_by_the_first_four_hex_digits)
+Test(pool, path_fans_out_by_the_first_two_hex_digits)
 {
 	const char *sha = "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789";
 	av_buf b = AV_BUF_INIT;
 
 	cr_assert_eq(av_pool_path(&b, "/r", sha), 0);
-	cr_assert_str_eq(b.ptr, "/r/pool/ab/cd/abcdef0123456789abcdef0123456789"
+	cr_assert_str_eq(b.ptr, "/r/pool/ab/abcdef0123456789abcdef0123456789"
 			 "abcdef0123456789abcdef0123456789");
 	av_buf_dispose(&b);
 }

@@ -1,7 +1,13 @@
 /*
  * pool.h - package files, content-addressed by SHA-256.
  *
- * $ROOT/pool/ab/cd/<sha256>: written as temp file (in $ROOT/tmp) + fsync
+ * $ROOT/pool/ab/<sha256>: one level of 256 directories, not DESIGN.md's
+ * two (pool/ab/cd/): a fresh 10,000-file import made ~9,000 directories
+ * there, and ext4 inode allocation was a quarter of the import's CPU
+ * (measured: 4.5 s -> 3.7 s wall).  256 directories hold a million files
+ * at ~4,000 entries each, which htree directories handle well.
+ *
+ * Files are written as temp file (in $ROOT/tmp) + fsync
  * + rename, never modified, shared by every resource.  Importing a file
  * that is already there costs a hash, not a copy.
  */

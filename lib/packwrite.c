@@ -1,0 +1,282 @@
+/* packwrite.c - packfile + .idx v2 writer (see packwrite.h). */
+#include <stdio.h>
+#include <stdint.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <zlib.h>
+#include <openssl/evp.h>
+#include "packwrite.h"
+#include "aptvault/file.h"
+#include "aptvault/buf.h"
+#include "internal.h"
+
+#define OUTBUF (1 << 20)
+
+typedef struct entry {
+	git_oid oid;
+	uint32_t crc;
+	uint64_t offset;
+} entry;
+
+struct av_packw {
+	char *dir;
+	char tmp[4096];
+	int fd;
+	size_t count, n;
+	entry *e;
+	uint64_t offset;
+	EVP_MD_CTX *sha1;
+	z_stream z;
+	int zlive;
+	unsigned char *out;	/* write buffer */
+	size_t outlen;
+	unsigned char *zbuf;
+	size_t zcap;
+};
+
+static int write_all(int fd, const void *p, size_t len)
+{
+	const char *c = p;
+
+	while (len) {
+		ssize_t k = write(fd, c, len);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		c += k;
+		len -= (size_t)k;
+	}
+	return 0;
+}
+
+static int drain(av_packw *w)
+{
+	if (w->outlen && write_all(w->fd, w->out, w->outlen) < 0)
+		return av_error_set_errno(AV_EIO, errno, "cannot write pack '%s'", w->tmp);
+	w->outlen = 0;
+	return 0;
+}
+
+/* Append to the pack: hashed for the trailer, buffered for the disk. */
+static int put(av_packw *w, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	int rc;
+
+	EVP_DigestUpdate(w->sha1, data, len);
+	w->offset += len;
+	while (len) {
+		size_t room = OUTBUF - w->outlen, k = len < room ? len : room;
+		memcpy(w->out + w->outlen, p, k);
+		w->outlen += k;
+		p += k;
+		len -= k;
+		if (w->outlen == OUTBUF && (rc = drain(w)))
+			return rc;
+	}
+	return 0;
+}
+
+int av_packw_new(av_packw **out, const char *pack_dir, size_t count)
+{
+	av_packw *w = av_calloc(1, sizeof(*w));
+	unsigned char head[12] = { 'P', 'A', 'C', 'K', 0, 0, 0, 2 };
+	int rc;
+
+	*out = NULL;
+	if (!w)
+		return AV_ERROR;
+	w->fd = -1;
+	if (count > UINT32_MAX) {
+		rc = av_error_set(AV_EINVALID, "too many objects for one pack");
+		goto fail;
+	}
+	if (!(w->dir = av_strdup(pack_dir)) || !(w->e = av_calloc(count ? count : 1, sizeof(*w->e))) ||
+	    !(w->out = av_malloc(OUTBUF)) || !(w->sha1 = EVP_MD_CTX_new()) ||
+	    !EVP_DigestInit_ex(w->sha1, EVP_sha1(), NULL)) {
+		rc = av_error_set(AV_ERROR, "out of memory");
+		goto fail;
+	}
+	if (deflateInit(&w->z, Z_BEST_SPEED) != Z_OK) {
+		rc = av_error_set(AV_ERROR, "cannot start compression");
+		goto fail;
+	}
+	w->zlive = 1;
+	w->count = count;
+	if ((rc = av_mkdir_p(pack_dir)))
+		goto fail;
+	snprintf(w->tmp, sizeof(w->tmp), "%s/tmp_pack_XXXXXX", pack_dir);
+	if ((w->fd = mkstemp(w->tmp)) < 0) {
+		rc = av_error_set_errno(AV_EIO, errno, "cannot create a pack in '%s'", pack_dir);
+		w->tmp[0] = '\0';
+		goto fail;
+	}
+	head[8] = (unsigned char)(count >> 24);
+	head[9] = (unsigned char)(count >> 16);
+	head[10] = (unsigned char)(count >> 8);
+	head[11] = (unsigned char)count;
+	if ((rc = put(w, head, sizeof(head))))
+		goto fail;
+	*out = w;
+	return 0;
+fail:
+	av_packw_free(w);
+	return rc;
+}
+
+int av_packw_add(av_packw *w, const git_oid *oid, git_object_t type,
+		 const void *data, size_t len)
+{
+	unsigned char hdr[16];
+	size_t n = 0, size = len, bound;
+	unsigned char c;
+	uint32_t crc;
+	int rc;
+
+	if (w->n >= w->count)
+		return av_error_set(AV_ERROR, "internal error: pack overflow");
+	if (w->n && git_oid_cmp(&w->e[w->n - 1].oid, oid) >= 0)
+		return av_error_set(AV_ERROR, "internal error: pack objects out of order");
+	c = (unsigned char)((type << 4) | (size & 15));
+	size >>= 4;
+	while (size) {
+		hdr[n++] = c | 0x80;
+		c = size & 0x7f;
+		size >>= 7;
+	}
+	hdr[n++] = c;
+	bound = deflateBound(&w->z, len);
+	if (bound > w->zcap) {
+		unsigned char *z = av_realloc(w->zbuf, bound);
+		if (!z)
+			return AV_ERROR;
+		w->zbuf = z;
+		w->zcap = bound;
+	}
+	deflateReset(&w->z);
+	w->z.next_in = (unsigned char *)data;
+	w->z.avail_in = (uInt)len;
+	w->z.next_out = w->zbuf;
+	w->z.avail_out = (uInt)w->zcap;
+	if (deflate(&w->z, Z_FINISH) != Z_STREAM_END)
+		return av_error_set(AV_ERROR, "cannot compress object");
+	git_oid_cpy(&w->e[w->n].oid, oid);
+	w->e[w->n].offset = w->offset;
+	crc = (uint32_t)crc32(0, hdr, (uInt)n);
+	crc = (uint32_t)crc32(crc, w->zbuf, (uInt)w->z.total_out);
+	w->e[w->n].crc = crc;
+	if ((rc = put(w, hdr, n)) || (rc = put(w, w->zbuf, w->z.total_out)))
+		return rc;
+	w->n++;
+	return 0;
+}
+
+static void be32(av_buf *b, uint32_t v)
+{
+	unsigned char x[4] = { (unsigned char)(v >> 24), (unsigned char)(v >> 16),
+			       (unsigned char)(v >> 8), (unsigned char)v };
+	av_buf_put(b, x, 4);
+}
+
+static int build_index(av_packw *w, const unsigned char *pack_sum, av_buf *idx)
+{
+	static const unsigned char magic[8] = { 0xff, 't', 'O', 'c', 0, 0, 0, 2 };
+	unsigned char sum[EVP_MAX_MD_SIZE];
+	uint32_t fan[256] = { 0 }, large = 0;
+	unsigned slen;
+
+	for (size_t i = 0; i < w->n; i++)
+		fan[w->e[i].oid.id[0]]++;
+	for (int i = 1; i < 256; i++)
+		fan[i] += fan[i - 1];
+	av_buf_put(idx, magic, sizeof(magic));
+	for (int i = 0; i < 256; i++)
+		be32(idx, fan[i]);
+	for (size_t i = 0; i < w->n; i++)
+		av_buf_put(idx, w->e[i].oid.id, GIT_OID_RAWSZ);
+	for (size_t i = 0; i < w->n; i++)
+		be32(idx, w->e[i].crc);
+	for (size_t i = 0; i < w->n; i++)
+		be32(idx, w->e[i].offset < 0x80000000u ? (uint32_t)w->e[i].offset :
+		     0x80000000u | large++);
+	for (size_t i = 0; i < w->n; i++) {
+		if (w->e[i].offset < 0x80000000u)
+			continue;
+		be32(idx, (uint32_t)(w->e[i].offset >> 32));
+		be32(idx, (uint32_t)w->e[i].offset);
+	}
+	av_buf_put(idx, pack_sum, GIT_OID_RAWSZ);
+	EVP_Digest(idx->ptr, idx->len, sum, &slen, EVP_sha1(), NULL);
+	return av_buf_put(idx, sum, GIT_OID_RAWSZ);
+}
+
+int av_packw_finish(av_packw *w)
+{
+	unsigned char sum[EVP_MAX_MD_SIZE];
+	char hex[GIT_OID_HEXSZ + 1], path[4096], idxtmp[4200];
+	av_buf idx = AV_BUF_INIT;
+	git_oid packid;
+	unsigned slen;
+	int rc, fd = -1;
+
+	if (w->n != w->count)
+		return av_error_set(AV_ERROR, "internal error: pack has %zu of %zu objects",
+				    w->n, w->count);
+	EVP_DigestFinal_ex(w->sha1, sum, &slen);
+	if ((rc = put(w, sum, GIT_OID_RAWSZ)) || (rc = drain(w)))
+		return rc;
+	if (fsync(w->fd) < 0)
+		return av_error_set_errno(AV_EIO, errno, "cannot sync pack '%s'", w->tmp);
+	if ((rc = build_index(w, sum, &idx)))
+		goto done;
+	snprintf(idxtmp, sizeof(idxtmp), "%s.idx", w->tmp);
+	fd = open(idxtmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0444);
+	if (fd < 0 || write_all(fd, idx.ptr, idx.len) < 0 || fsync(fd) < 0) {
+		rc = av_error_set_errno(AV_EIO, errno, "cannot write pack index '%s'", idxtmp);
+		unlink(idxtmp);
+		goto done;
+	}
+	git_oid_fromraw(&packid, sum);
+	git_oid_tostr(hex, sizeof(hex), &packid);
+	snprintf(path, sizeof(path), "%s/pack-%s.pack", w->dir, hex);
+	fchmod(w->fd, 0444);
+	if (rename(w->tmp, path) < 0) {
+		rc = av_error_set_errno(AV_EIO, errno, "cannot install pack '%s'", path);
+		unlink(idxtmp);
+		goto done;
+	}
+	w->tmp[0] = '\0';
+	snprintf(path, sizeof(path), "%s/pack-%s.idx", w->dir, hex);
+	if (rename(idxtmp, path) < 0) {
+		rc = av_error_set_errno(AV_EIO, errno, "cannot install pack index '%s'", path);
+		unlink(idxtmp);
+		goto done;
+	}
+	rc = av_fsync_dir(w->dir);
+done:
+	if (fd >= 0)
+		close(fd);
+	av_buf_dispose(&idx);
+	return rc;
+}
+
+void av_packw_free(av_packw *w)
+{
+	if (!w)
+		return;
+	if (w->fd >= 0)
+		close(w->fd);
+	if (w->tmp[0])
+		unlink(w->tmp);
+	if (w->zlive)
+		deflateEnd(&w->z);
+	EVP_MD_CTX_free(w->sha1);
+	free(w->zbuf);
+	free(w->out);
+	free(w->e);
+	free(w->dir);
+	free(w);
+}
