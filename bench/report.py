@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+"""Summarise bench/run.sh raw results: print a table and write a JSON file.
+
+Input (written by run.sh): a TSV with one line per run
+  scenario, size, tool, run, wall_s, rss_kb, packages, status, note, command
+and a TSV of probed tools (tool, ok|skipped, version or reason).
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+BASELINE = "aptvault"
+
+
+def load_rows(path):
+    rows = []
+    with open(path) as f:
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            parts += [""] * (11 - len(parts))
+            scen, size, tool, run, wall, rss, count, status, note, cmd, load = parts[:11]
+            rows.append({
+                "scenario": scen, "size": int(size), "tool": tool, "run": int(run),
+                "wall_s": float(wall) if wall else None,
+                "rss_kb": int(rss) if rss else None,
+                "packages": int(count) if count.isdigit() else None,
+                "status": status, "note": note, "command": cmd,
+                "load1": float(load) if load else None,
+            })
+    return rows
+
+
+def load_tools(path):
+    tools = {}
+    with open(path) as f:
+        for line in f:
+            tool, status, info = (line.rstrip("\n").split("\t") + ["", ""])[:3]
+            tools[tool] = {"status": status, "info": info}
+    return tools
+
+
+def corpus_stamp(out_dir, size, seed):
+    try:
+        with open(os.path.join(out_dir, f"corpus-{size}-s{seed}", ".corpus-stamp")) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def summarise(rows, out_dir, seed):
+    groups = {}
+    for r in rows:
+        groups.setdefault((r["scenario"], r["size"], r["tool"]), []).append(r)
+    results = []
+    for (scen, size, tool), rs in groups.items():
+        ok = [r for r in rs if r["status"] == "ok"]
+        res = {"scenario": scen, "size": size, "tool": tool, "runs": len(ok)}
+        bad = [r for r in rs if r["status"] != "ok"]
+        if bad and not ok:
+            res["status"] = bad[0]["status"]
+            res["error"] = f"failed: {bad[0]['note']}"
+            res["command"] = bad[0]["command"]
+            results.append(res)
+            continue
+        res["status"] = "ok" if not bad else "partial"
+        if bad:
+            res["error"] = f"run {bad[0]['run']} failed: {bad[0]['note']}"
+        walls = [r["wall_s"] for r in ok]
+        rss = [r["rss_kb"] for r in ok if r["rss_kb"] is not None]
+        res.update({
+            "wall_s": walls,
+            "median_s": statistics.median(walls),
+            "min_s": min(walls),
+            "max_s": max(walls),
+            "rss_kb": rss,
+            "peak_rss_mb": max(rss) / 1024 if rss else None,
+            "median_rss_mb": statistics.median(rss) / 1024 if rss else None,
+            "packages": ok[-1]["packages"],
+            "load1_at_start": [r["load1"] for r in ok],
+            "command": ok[-1]["command"],
+        })
+        if ok[-1]["note"]:
+            res["note"] = ok[-1]["note"]
+        stamp = corpus_stamp(out_dir, size, seed)
+        if stamp:
+            res["corpus_files"] = stamp["files"]
+            res["corpus_name_arch"] = stamp["name_arch"]
+        results.append(res)
+    # ratios against the baseline tool, same scenario and size
+    base = {(r["scenario"], r["size"]): r for r in results
+            if r["tool"] == BASELINE and r.get("median_s")}
+    for r in results:
+        b = base.get((r["scenario"], r["size"]))
+        if b and r.get("median_s"):
+            r["time_ratio_vs_aptvault"] = r["median_s"] / b["median_s"] if b["median_s"] else None
+            if r.get("peak_rss_mb") and b.get("peak_rss_mb"):
+                r["rss_ratio_vs_aptvault"] = r["peak_rss_mb"] / b["peak_rss_mb"]
+    return results
+
+
+def fmt(v, spec):
+    return "-" if v is None else format(v, spec)
+
+
+def print_table(results, tools):
+    head = ("scenario", "size", "tool", "runs", "median s", "min s", "max s", "peak RSS MB",
+            "packages", "time/aptvault", "RSS/aptvault")
+    lines = []
+    for r in results:
+        if r["status"] not in ("ok", "partial"):
+            lines.append((r["scenario"], str(r["size"]), r["tool"], "0", r["status"].upper(),
+                          "", "", "", "", "", ""))
+            continue
+        pk = fmt(r["packages"], "d")
+        if r.get("corpus_files") and r["packages"] is not None and r["packages"] != r["corpus_files"]:
+            pk += f" of {r['corpus_files']}"
+        lines.append((r["scenario"], str(r["size"]), r["tool"], str(r["runs"]),
+                      fmt(r["median_s"], ".2f"), fmt(r["min_s"], ".2f"), fmt(r["max_s"], ".2f"),
+                      fmt(r["peak_rss_mb"], ".1f"), pk,
+                      fmt(r.get("time_ratio_vs_aptvault"), ".2f"),
+                      fmt(r.get("rss_ratio_vs_aptvault"), ".2f")))
+    widths = [max(len(h), *(len(l[i]) for l in lines)) if lines else len(h)
+              for i, h in enumerate(head)]
+    right = {3, 4, 5, 6, 7, 8, 9, 10}
+
+    def row(cells):
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+    print(row(head))
+    print(row(["-" * w for w in widths]))
+    for l in lines:
+        print(row(l))
+    notes = []
+    for r in results:
+        if r.get("note"):
+            notes.append(f"{r['tool']} {r['scenario']} {r['size']}: {r['note']}")
+        if r.get("error"):
+            notes.append(f"{r['tool']} {r['scenario']} {r['size']}: {r['error']}")
+    for t, info in tools.items():
+        if info["status"] != "ok":
+            notes.append(f"{t}: {info['info']} (skipped)")
+    loads = [x for r in results for x in r.get("load1_at_start", []) if x is not None]
+    cores = os.cpu_count() or 1
+    if loads and max(loads) > cores * 0.75:
+        notes.append(f"load average reached {max(loads):.1f} on {cores} cores before some runs: "
+                     "other work was running, timings are noisy")
+    if BASELINE not in [r["tool"] for r in results]:
+        notes.append(f"no {BASELINE} results: ratio columns are empty")
+    if notes:
+        print()
+        for n in notes:
+            print("note: " + n)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--raw", required=True)
+    ap.add_argument("--tools", required=True)
+    ap.add_argument("--json", required=True)
+    ap.add_argument("--runs", type=int)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--out-dir", required=True)
+    ap.add_argument("--workdir")
+    a = ap.parse_args()
+    rows = load_rows(a.raw)
+    tools = load_tools(a.tools)
+    results = summarise(rows, a.out_dir, a.seed)
+    if not results:
+        print("no results (no usable tool?)")
+    else:
+        print_table(results, tools)
+    try:
+        kernel = platform.release()
+        cpu = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        kernel, cpu = "", ""
+    doc = {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "host": {"kernel": kernel, "cores": cpu, "python": platform.python_version(),
+                 "machine": platform.machine()},
+        "runs_per_measurement": a.runs,
+        "seed": a.seed,
+        "workdir": a.workdir,
+        "tools": tools,
+        "corpora": {str(s): corpus_stamp(a.out_dir, s, a.seed)
+                    for s in sorted({r["size"] for r in rows})},
+        "results": results,
+    }
+    with open(a.json, "w") as f:
+        json.dump(doc, f, indent=1)
+        f.write("\n")
+    print(f"\nresults: {os.path.relpath(a.json)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,279 @@
+#!/usr/bin/env bash
+# aptvault benchmark: compare aptvault with aptly and reprepro on synthetic corpora.
+#
+# usage: bench/run.sh [--sizes 1000,10000] [--runs 5] [--tools aptvault,aptly,reprepro]
+#                     [--scenarios repo_add] [--seed 1] [--budget 120] [--workdir DIR] [--keep]
+#
+# See bench/README.md.  Exits 0 even when a tool is missing or fails (it says so).
+set -uo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+OUT_DIR=$BENCH_DIR/out
+SIZES=1000,10000
+RUNS=5
+TOOLS=aptvault,aptly,reprepro
+SCENARIOS=""            # default: every scenario_* function below
+SEED=1
+BUDGET=120              # seconds per (scenario, size, tool): fewer runs (min 3) past it
+WORK_DIR=""
+KEEP=0
+
+usage() { sed -n '2,8s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit "${1:-0}"; }
+
+while [ $# -gt 0 ]; do
+    case $1 in
+        --sizes=*) SIZES=${1#*=} ;;      --sizes) SIZES=$2; shift ;;
+        --runs=*) RUNS=${1#*=} ;;        --runs) RUNS=$2; shift ;;
+        --tools=*) TOOLS=${1#*=} ;;      --tools) TOOLS=$2; shift ;;
+        --scenarios=*) SCENARIOS=${1#*=} ;; --scenarios) SCENARIOS=$2; shift ;;
+        --seed=*) SEED=${1#*=} ;;        --seed) SEED=$2; shift ;;
+        --workdir=*) WORK_DIR=${1#*=} ;; --workdir) WORK_DIR=$2; shift ;;
+        --budget=*) BUDGET=${1#*=} ;;    --budget) BUDGET=$2; shift ;;
+        --keep) KEEP=1 ;;
+        -h|--help) usage 0 ;;
+        *) echo "run.sh: unknown argument '$1'" >&2; usage 2 >&2 ;;
+    esac
+    shift
+done
+case $RUNS in ''|*[!0-9]*|0) echo "run.sh: --runs must be a positive integer" >&2; exit 2 ;; esac
+
+mkdir -p "$OUT_DIR"
+WORK_DIR=${WORK_DIR:-$OUT_DIR/work}
+mkdir -p "$WORK_DIR"
+SESSION=$(mktemp -d "$WORK_DIR/session.XXXXXX")
+RAW=$SESSION/raw.tsv        # one line per run, read by report.py
+TOOLINFO=$SESSION/tools.tsv # tool, status, version/reason
+: >"$RAW"; : >"$TOOLINFO"
+RUN_DIR=""
+cleanup() {
+    [ -n "$RUN_DIR" ] && [ "$KEEP" = 0 ] && rm -rf "$RUN_DIR"
+    [ "$KEEP" = 0 ] && rm -rf "$SESSION"
+}
+trap cleanup EXIT
+trap 'echo; echo "run.sh: interrupted" >&2; exit 130' INT TERM
+
+if [ ! -x /usr/bin/time ]; then
+    echo "run.sh: GNU time (/usr/bin/time) is required: apt-get install time" >&2
+    exit 1
+fi
+ARG_LIMIT=$(( $(getconf ARG_MAX) - $(env | wc -c) - 8192 ))
+
+# --------------------------------------------------------------------- tools
+# Each tool provides, as shell functions:
+#   TOOL_probe         -> 0 if usable (prints its version), else prints why not
+#   TOOL_init          fresh, empty root/DB under $RUN_DIR (untimed)
+#   TOOL_OPERATION...  setup steps (untimed), e.g. TOOL_repo_create NAME
+#   TOOL_OPERATION_cmd sets the array CMD to the command a scenario times
+#   TOOL_count NAME    prints the number of packages in repository NAME
+# A scenario skips tools that lack a function it needs ("not supported").
+
+AV_BIN=${AV_BIN:-}
+if [ -z "$AV_BIN" ]; then
+    if [ -x "$BENCH_DIR/../build/cmd/aptvault" ]; then
+        AV_BIN=$(cd "$BENCH_DIR/../build/cmd" && pwd)/aptvault
+    else
+        AV_BIN=$(command -v aptvault || true)
+    fi
+fi
+
+aptvault_probe() {
+    if [ -z "$AV_BIN" ] || [ ! -x "$AV_BIN" ]; then echo "not built"; return 1; fi
+    local d out
+    d=$(mktemp -d "$SESSION/probe.XXXXXX")
+    if ! out=$("$AV_BIN" --root="$d/root" repo create probe 2>&1); then
+        rm -rf "$d"
+        echo "present but 'repo create' fails: $(printf '%s' "$out" | head -n1)"
+        return 1
+    fi
+    rm -rf "$d"
+    "$AV_BIN" version 2>/dev/null | head -n1 || echo "aptvault (unknown version)"
+}
+aptvault_init()        { AV_ROOT=$RUN_DIR/root; }
+aptvault_repo_create() { "$AV_BIN" --root="$AV_ROOT" repo create "$1"; }
+aptvault_repo_add_cmd() { CMD=("$AV_BIN" --root="$AV_ROOT" repo add "$1" "$2"); }
+aptvault_count() {
+    local n
+    n=$("$AV_BIN" --root="$AV_ROOT" repo show "$1" --json 2>/dev/null | python3 -c '
+import json, sys
+p = json.load(sys.stdin).get("packages")
+print(len(p) if isinstance(p, (list, dict)) else int(p))' 2>/dev/null) && { echo "$n"; return; }
+    "$AV_BIN" --root="$AV_ROOT" repo show "$1" 2>/dev/null |
+        sed -n 's/^Number of packages: *\([0-9]*\).*/\1/p' | grep . || echo "?"
+}
+
+aptly_probe() {
+    command -v aptly >/dev/null || { echo "not installed (apt-get install aptly)"; return 1; }
+    aptly version 2>/dev/null | head -n1
+}
+aptly_init() {
+    APTLY_CONF=$RUN_DIR/aptly.conf
+    printf '{\n  "rootDir": "%s",\n  "architectures": [],\n  "dependencyFollowSuggests": false\n}\n' \
+        "$RUN_DIR/root" >"$APTLY_CONF"
+}
+aptly_repo_create()  { aptly -config="$APTLY_CONF" repo create "$1"; }
+aptly_repo_add_cmd() { CMD=(aptly -config="$APTLY_CONF" repo add "$1" "$2"); }
+aptly_count() {
+    aptly -config="$APTLY_CONF" repo show "$1" 2>/dev/null |
+        sed -n 's/^Number of packages: *\([0-9]*\).*/\1/p' | grep . || echo "?"
+}
+
+# reprepro: one distribution "bench" (no repository objects of its own, so a
+# "repo" is a codename).  It refuses "all" in Architectures; Architecture: all
+# packages are included into every listed architecture.  It keeps one version
+# per (package, architecture) and distribution: older ones are skipped with a
+# warning, newer ones replace what is there.  Indexes are not exported during
+# the add (--export=silent-never), as aptly/aptvault "repo add" do not publish.
+reprepro_probe() {
+    command -v reprepro >/dev/null || { echo "not installed (apt-get install reprepro)"; return 1; }
+    reprepro --version 2>&1 | head -n1 | sed 's/^reprepro: This is //'
+}
+reprepro_init() {
+    RR_BASE=$RUN_DIR/base
+    mkdir -p "$RR_BASE/conf"
+}
+reprepro_repo_create() {
+    printf 'Codename: %s\nArchitectures: amd64 arm64\nComponents: main\n' "$1" \
+        >>"$RR_BASE/conf/distributions"
+}
+reprepro_repo_add_cmd() {
+    # includedeb takes files, not a directory: feed them through xargs with a
+    # command-line limit near ARG_MAX so that 10,000 files go in one call.
+    find "$2" -maxdepth 1 -name '*.deb' -print | LC_ALL=C sort >"$RUN_DIR/files.list"
+    CMD=(xargs -a "$RUN_DIR/files.list" -d '\n' -s "$ARG_LIMIT"
+         reprepro -b "$RR_BASE" --export=silent-never includedeb "$1")
+}
+reprepro_count() {
+    # distinct package files kept (an arch:all file listed under amd64 and arm64 counts once)
+    reprepro -b "$RR_BASE" --list-format '${package}_${version}_${architecture}\n' list "$1" \
+        2>/dev/null | sort -u | wc -l
+}
+reprepro_note() {
+    local lines
+    lines=$(reprepro -b "$RR_BASE" list "$1" 2>/dev/null | wc -l)
+    echo "keeps newest version per (name, arch); 'list' shows $lines lines (arch:all under amd64 and arm64)"
+}
+
+# ----------------------------------------------------------------- scenarios
+# scenario_NAME TOOL SIZE CORPUS_DIR: one run in the fresh directory $RUN_DIR.
+# Must run exactly one `timed CMD...` and set COUNT (packages in the result)
+# and optionally NOTE.  Return 2 for "tool does not support this scenario".
+
+# Add all N files of the corpus to one freshly created repository.
+scenario_repo_add() {
+    local tool=$1 corpus=$3
+    have "$tool" init repo_create repo_add_cmd count || return 2
+    "${tool}_init" && "${tool}_repo_create" bench >>"$RUN_DIR/log" 2>&1 || return 1
+    "${tool}_repo_add_cmd" bench "$corpus"
+    timed "${CMD[@]}" || return 1
+    COUNT=$("${tool}_count" bench)
+    if declare -F "${tool}_note" >/dev/null; then NOTE=$("${tool}_note" bench); fi
+    return 0
+}
+
+# ----------------------------------------------------------------- machinery
+have() {
+    local tool=$1 f; shift
+    for f in "$@"; do declare -F "${tool}_$f" >/dev/null || return 1; done
+}
+
+# timed CMD...: run CMD with output to $RUN_DIR/log; sets WALL (s) and RSS_KB.
+timed() {
+    local t0 t1 rc
+    t0=$EPOCHREALTIME
+    /usr/bin/time -f '%e %M' -o "$RUN_DIR/time" "$@" >>"$RUN_DIR/log" 2>&1
+    rc=$?
+    t1=$EPOCHREALTIME
+    WALL=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+    RSS_KB=$(tail -n1 "$RUN_DIR/time" | awk '{print $2}')
+    LAST_CMD="$*"
+    return $rc
+}
+
+say() { printf '%s\n' "$*"; }
+
+IFS=, read -ra SIZE_LIST <<<"$SIZES"
+IFS=, read -ra TOOL_LIST <<<"$TOOLS"
+if [ -z "$SCENARIOS" ]; then
+    SCEN_LIST=()
+    for f in $(declare -F | awk '{print $3}' | grep '^scenario_'); do SCEN_LIST+=("${f#scenario_}"); done
+else
+    IFS=, read -ra SCEN_LIST <<<"$SCENARIOS"
+fi
+for s in "${SCEN_LIST[@]}"; do
+    declare -F "scenario_$s" >/dev/null || { echo "run.sh: no scenario '$s'" >&2; exit 2; }
+done
+for s in "${SIZE_LIST[@]}"; do
+    case $s in ''|*[!0-9]*|0) echo "run.sh: bad size '$s'" >&2; exit 2 ;; esac
+done
+
+# Probe tools once.
+ACTIVE=()
+for tool in "${TOOL_LIST[@]}"; do
+    if ! declare -F "${tool}_probe" >/dev/null; then
+        say "$tool: unknown tool, skipped"; continue
+    fi
+    if info=$("${tool}_probe" 2>&1); then
+        ACTIVE+=("$tool"); printf '%s\tok\t%s\n' "$tool" "$info" >>"$TOOLINFO"
+        say "$tool: $info"
+    else
+        printf '%s\tskipped\t%s\n' "$tool" "$info" >>"$TOOLINFO"
+        say "$tool: $info — skipped"
+    fi
+done
+say "cores: $(nproc), runs: $RUNS, workdir: $WORK_DIR"
+
+for size in "${SIZE_LIST[@]}"; do
+    corpus=$OUT_DIR/corpus-$size-s$SEED
+    t0=$EPOCHREALTIME
+    if ! python3 "$BENCH_DIR/gen-corpus.py" "$size" "$corpus" --seed "$SEED" -q; then
+        say "corpus $size: generation failed"; continue
+    fi
+    say "corpus $size: $corpus ($(du -sh "$corpus" | cut -f1), ready in $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.1f", b-a}')s)"
+    for scen in "${SCEN_LIST[@]}"; do
+        for tool in "${ACTIVE[@]}"; do
+            printf '  %-10s %-6s %-9s' "$scen" "$size" "$tool"
+            spent=0
+            for ((run = 1; run <= RUNS; run++)); do
+                if [ "$run" -gt 3 ] && awk -v s="$spent" -v w="$WALL" -v b="$BUDGET" \
+                        'BEGIN { exit !(s + w > b) }'; then
+                    printf '  (budget %ss reached)' "$BUDGET"
+                    break
+                fi
+                LOAD=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null)
+                RUN_DIR=$(mktemp -d "$SESSION/run.XXXXXX")
+                COUNT="?" NOTE="" WALL="" RSS_KB="" LAST_CMD=""
+                "scenario_$scen" "$tool" "$size" "$corpus"
+                rc=$?
+                if [ $rc = 2 ]; then
+                    printf ' not supported\n'
+                    printf '%s\t%s\t%s\t%s\t\t\t\tunsupported\t\t\n' "$scen" "$size" "$tool" "$run" >>"$RAW"
+                    rm -rf "$RUN_DIR"; RUN_DIR=""
+                    break
+                elif [ $rc != 0 ]; then
+                    printf ' FAILED (run %d), log tail:\n' "$run"
+                    tail -n 5 "$RUN_DIR/log" 2>/dev/null | sed 's/^/      | /'
+                    printf '%s\t%s\t%s\t%s\t%s\t%s\t\tfailed\t%s\t%s\n' "$scen" "$size" "$tool" "$run" \
+                        "$WALL" "$RSS_KB" "$(tail -n1 "$RUN_DIR/log" 2>/dev/null | tr '\t' ' ')" "$LAST_CMD" >>"$RAW"
+                    [ "$KEEP" = 0 ] && rm -rf "$RUN_DIR"; RUN_DIR=""
+                    break
+                fi
+                printf ' %6.2fs' "$WALL"
+                spent=$(awk -v s="$spent" -v w="$WALL" 'BEGIN { print s + w }')
+                printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\tok\t%s\t%s\t%s\n' "$scen" "$size" "$tool" "$run" \
+                    "$WALL" "$RSS_KB" "$COUNT" "$(printf '%s' "$NOTE" | tr '\t' ' ')" "$LAST_CMD" \
+                    "$LOAD" >>"$RAW"
+                [ "$KEEP" = 0 ] && rm -rf "$RUN_DIR"
+                RUN_DIR=""
+            done
+            [ $rc = 0 ] && printf '\n'
+        done
+    done
+done
+
+STAMP=$(date +%Y%m%d-%H%M%S)
+JSON=$OUT_DIR/results-$STAMP.json
+echo
+python3 "$BENCH_DIR/report.py" --raw "$RAW" --tools "$TOOLINFO" --json "$JSON" \
+    --runs "$RUNS" --seed "$SEED" --out-dir "$OUT_DIR" --workdir "$WORK_DIR"
+[ "$KEEP" = 1 ] && say "kept run directories under $SESSION"
+exit 0
