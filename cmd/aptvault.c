@@ -110,6 +110,10 @@ int main(int argc, char **argv)
 			if (j != i)
 				nargv[k++] = argv[j];
 		nargv[k] = NULL;
-		return exec_family(argv[i], nargv);
+		{
+			int rc = exec_family(argv[i], nargv);	/* only on failure */
+			free(nargv);
+			return rc;
+		}
 	}
 }
