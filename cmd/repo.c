@@ -587,6 +587,10 @@ static int include_one(cli *c, av_ctx *ctx, const char *path)
 	const char *tmpl = cli_value(c, "repo");
 	int rc;
 
+	if (cli_progress_wanted(c)) {
+		io.progress = cli_progress;
+		io.progress_payload = c;
+	}
 	if ((rc = av_changes_read(&ch, path, &co)))
 		goto done;
 	if (!(files = calloc(ch->nfiles + 1, sizeof(*files)))) {
