@@ -273,6 +273,29 @@ int cli_fail(cli *c, int rc)
 	return c->exit_code;
 }
 
+int cli_queries(cli *c, int argc, char **argv, av_query **out)
+{
+	av_buf text = AV_BUF_INIT;
+	char **texts = calloc((size_t)argc + 1, sizeof(*texts));
+	int rc = 0, n = 0;
+
+	*out = NULL;
+	if (!texts)
+		return cli_fail(c, av_error_set(AV_ERROR, "out of memory"));
+	for (int i = 0; i < argc && !rc; i++) {
+		av_buf_clear(&text);
+		if (!(rc = av_query_load(&text, argv[i])) && !(texts[n++] = av_buf_detach(&text)))
+			rc = AV_ERROR;
+	}
+	if (!rc)
+		rc = av_query_parse_argv(out, n, texts);
+	for (int i = 0; i < n; i++)
+		free(texts[i]);
+	free(texts);
+	av_buf_dispose(&text);
+	return rc ? cli_fail(c, rc) : 0;
+}
+
 int cli_print_json(cli *c, cJSON *doc)
 {
 	char *text = doc ? cJSON_Print(doc) : NULL;

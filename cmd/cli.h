@@ -69,6 +69,9 @@ const av_config *cli_config(cli *c);
 int cli_fail(cli *c, int rc);
 /* Print a usage error for the current verb and return 2. */
 int cli_usage(cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Parse queries given as arguments (each may be @FILE or @-), OR'ed
+ * together; on failure prints the error and returns its exit code. */
+int cli_queries(cli *c, int argc, char **argv, av_query **out);
 /* Print (pretty) and free a JSON document; returns an exit code. */
 int cli_print_json(cli *c, cJSON *doc);
 /* The exit code of the last failure. */

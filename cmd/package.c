@@ -12,29 +12,6 @@
 #include "aptvault/error.h"
 #include "banned.h"
 
-static int parse_queries(cli *c, int argc, char **argv, av_query **out)
-{
-	av_buf text = AV_BUF_INIT;
-	char **texts = calloc((size_t)argc + 1, sizeof(*texts));
-	int rc = 0, n = 0;
-
-	*out = NULL;
-	if (!texts)
-		return cli_fail(c, AV_ERROR);
-	for (int i = 0; i < argc && !rc; i++) {
-		av_buf_clear(&text);
-		if (!(rc = av_query_load(&text, argv[i])) && !(texts[n++] = av_buf_detach(&text)))
-			rc = AV_ERROR;
-	}
-	if (!rc && argc)
-		rc = av_query_parse_argv(out, n, texts);
-	for (int i = 0; i < n; i++)
-		free(texts[i]);
-	free(texts);
-	av_buf_dispose(&text);
-	return rc ? cli_fail(c, rc) : 0;
-}
-
 typedef struct out {
 	cli *c;
 	av_ctx *ctx;
@@ -158,7 +135,7 @@ static int run(cli *c, int argc, char **argv, int show)
 
 	if (!ctx)
 		return cli_exit_code(c);
-	if ((rc = parse_queries(c, argc, argv, &q)))
+	if (argc && (rc = cli_queries(c, argc, argv, &q)))
 		return rc;
 	if (cli_json(c))
 		o.arr = cJSON_CreateArray();

@@ -19,30 +19,6 @@
 
 /* ---- shared helpers ---------------------------------------------------- */
 
-static int load_query(cli *c, int argc, char **argv, av_query **out)
-{
-	av_buf text = AV_BUF_INIT;
-	char **texts = calloc((size_t)argc + 1, sizeof(*texts));
-	int rc = 0, n = 0;
-
-	if (!texts)
-		return cli_fail(c, AV_ERROR);
-	for (int i = 0; i < argc && !rc; i++) {
-		av_buf_clear(&text);
-		if ((rc = av_query_load(&text, argv[i])))
-			break;
-		if (!(texts[n++] = av_buf_detach(&text)))
-			rc = AV_ERROR;
-	}
-	if (!rc)
-		rc = av_query_parse_argv(out, n, texts);
-	for (int i = 0; i < n; i++)
-		free(texts[i]);
-	free(texts);
-	av_buf_dispose(&text);
-	return rc ? cli_fail(c, rc) : 0;
-}
-
 typedef struct printer {
 	cli *c;
 	const char *format;
@@ -217,6 +193,15 @@ static const cli_opt show_opts[] = {
 	{ NULL },
 };
 
+static void print_repo(const char *name, const av_state *st, const cJSON *o)
+{
+	printf("Name: %s\nComment: %s\nDefault Distribution: %s\n"
+	       "Default Component: %s\nNumber of packages: %d\n", name,
+	       av_state_get(st, "comment", ""), av_state_get(st, "distribution", ""),
+	       av_state_get(st, "component", "main"),
+	       cJSON_GetObjectItem(o, "packages")->valueint);
+}
+
 static int cmd_show(cli *c, int argc, char **argv)
 {
 	av_ctx *ctx = cli_ctx(c);
@@ -234,22 +219,14 @@ static int cmd_show(cli *c, int argc, char **argv)
 		if (cli_json(c))
 			p.array = cJSON_AddArrayToObject(o, "packageList");
 		else {
-			printf("Name: %s\nComment: %s\nDefault Distribution: %s\n"
-			       "Default Component: %s\nNumber of packages: %d\nPackages:\n",
-			       argv[0], av_state_get(st, "comment", ""),
-			       av_state_get(st, "distribution", ""),
-			       av_state_get(st, "component", "main"),
-			       cJSON_GetObjectItem(o, "packages")->valueint);
+			print_repo(argv[0], st, o);
+			printf("Packages:\n");
 			p.prefix = "  ";
 		}
 		if ((rc = av_list_select(ctx->store, &st->packages, NULL, print_pkg, &p)))
 			goto fail;
 	} else if (!cli_json(c)) {
-		printf("Name: %s\nComment: %s\nDefault Distribution: %s\n"
-		       "Default Component: %s\nNumber of packages: %d\n", argv[0],
-		       av_state_get(st, "comment", ""), av_state_get(st, "distribution", ""),
-		       av_state_get(st, "component", "main"),
-		       cJSON_GetObjectItem(o, "packages")->valueint);
+		print_repo(argv[0], st, o);
 	}
 	av_state_free(st);
 	if (cli_json(c))
@@ -392,7 +369,7 @@ static int cmd_remove(cli *c, int argc, char **argv)
 
 	if (!ctx)
 		return cli_exit_code(c);
-	if ((rc = load_query(c, argc - 1, argv + 1, &q)))
+	if ((rc = cli_queries(c, argc - 1, argv + 1, &q)))
 		return rc;
 	if (cli_flag(c, "dry-run"))
 		p.prefix = "would remove ";
@@ -429,7 +406,7 @@ static int copy_or_move(cli *c, int argc, char **argv, int move)
 
 	if (!ctx)
 		return cli_exit_code(c);
-	if ((rc = load_query(c, argc - 2, argv + 2, &q)))
+	if ((rc = cli_queries(c, argc - 2, argv + 2, &q)))
 		return rc;
 	p.prefix = dry ? (move ? "would move " : "would copy ") : (move ? "moving " : "copying ");
 	if (cli_json(c))
@@ -477,7 +454,7 @@ static int cmd_search(cli *c, int argc, char **argv)
 
 	if (!ctx)
 		return cli_exit_code(c);
-	if (argc > 1 && (rc = load_query(c, argc - 1, argv + 1, &q)))
+	if (argc > 1 && (rc = cli_queries(c, argc - 1, argv + 1, &q)))
 		return rc;
 	if (cli_json(c))
 		p.array = cJSON_CreateArray();
