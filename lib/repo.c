@@ -51,18 +51,39 @@ static int apply_settings(av_state *st, const av_repo_settings *set)
 	return rc;
 }
 
-/* Write st as name's new state and commit the txn. */
+/* The history message: the command line and what it changed. */
+static void history_message(char *msg, size_t size, av_ctx *c, const char *summary)
+{
+	snprintf(msg, size, "%s%s%s", c->command ? c->command : "aptvault",
+		 summary ? " -- " : "", summary ? summary : "");
+}
+
+/* Write st (with list as its packages, when given) as name's new state
+ * and stage it in t; *out is the new commit. */
+static int stage_state(av_ctx *c, av_txn *t, const char *name, av_state *st,
+		       av_plist *list, const char *summary, git_oid *out)
+{
+	char msg[1024];
+	int rc;
+
+	history_message(msg, sizeof(msg), c, summary);
+	if (list && (rc = av_plist_write(list, &st->packages)))
+		return rc;
+	if ((rc = av_state_write(c->store, st, msg, out)))
+		return rc;
+	return av_txn_stage(t, KIND, name, out);
+}
+
+/* stage_state, then commit the txn. */
 static int commit_state(av_ctx *c, av_txn *t, const char *name, av_state *st,
-			const char *summary, av_change *chg)
+			av_plist *list, const char *summary, av_change *chg)
 {
 	char msg[1024];
 	git_oid commit;
 	int rc;
 
-	snprintf(msg, sizeof(msg), "%s%s%s", c->command ? c->command : "aptvault",
-		 summary ? " -- " : "", summary ? summary : "");
-	if ((rc = av_state_write(c->store, st, msg, &commit)) ||
-	    (rc = av_txn_stage(t, KIND, name, &commit)) ||
+	history_message(msg, sizeof(msg), c, summary);
+	if ((rc = stage_state(c, t, name, st, list, summary, &commit)) ||
 	    (rc = av_txn_commit(t, msg)))
 		return rc;
 	if (chg) {
@@ -98,7 +119,7 @@ int av_repo_create(av_ctx *c, const char *name, const av_repo_settings *set,
 	    (rc = av_state_set(st, "distribution", "")) ||
 	    (rc = av_state_set(st, "component", "main")) ||
 	    (rc = apply_settings(st, set)) ||
-	    (rc = commit_state(c, t, name, st, "created", NULL)))
+	    (rc = commit_state(c, t, name, st, NULL, "created", NULL)))
 		goto done;
 	if (created)
 		*created = 1;
@@ -145,7 +166,7 @@ int av_repo_edit(av_ctx *c, const char *name, const av_repo_settings *set)
 	int rc;
 
 	if (!(rc = begin_one(c, name, &t, &st)) && !(rc = apply_settings(st, set)))
-		rc = commit_state(c, t, name, st, "edited", NULL);
+		rc = commit_state(c, t, name, st, NULL, "edited", NULL);
 	av_state_free(st);
 	av_txn_free(t);
 	return rc;
@@ -258,8 +279,7 @@ int av_repo_add(av_ctx *c, const char *name, const av_import *imp, int force_rep
 	}
 	if (chg.added || chg.replaced) {
 		change_summary(summary, sizeof(summary), &chg);
-		if ((rc = av_plist_write(list, &st->packages)) ||
-		    (rc = commit_state(c, t, name, st, summary, &chg)))
+		if ((rc = commit_state(c, t, name, st, list, summary, &chg)))
 			goto done;
 	}
 	if (out)
@@ -375,8 +395,7 @@ int av_repo_remove(av_ctx *c, const char *name, const av_query *q, int dry_run,
 	chg.removed = p.n;
 	if (!dry_run && p.n) {
 		change_summary(summary, sizeof(summary), &chg);
-		if ((rc = av_plist_write(list, &st->packages)) ||
-		    (rc = commit_state(c, t, name, st, summary, &chg)))
+		if ((rc = commit_state(c, t, name, st, list, summary, &chg)))
 			goto done;
 	}
 	if (out)
@@ -452,28 +471,25 @@ int av_repo_copy(av_ctx *c, const char *src, const char *dst, const av_query *q,
 	if (dry_run || (!chg.added && !move) || !p.n)
 		goto report;
 	if (chg.added) {
-		char msg[1024];
 		change_summary(summary, sizeof(summary), &chg);
-		snprintf(msg, sizeof(msg), "%s -- %s", c->command, summary);
-		if ((rc = av_plist_write(dlist, &dst_st->packages)) ||
-		    (rc = av_state_write(c->store, dst_st, msg, &chg.after)) ||
-		    (rc = av_txn_stage(t, KIND, dst, &chg.after)))
+		if ((rc = stage_state(c, t, dst, dst_st, dlist, summary, &chg.after)))
 			goto done;
 	}
 	if (move) {
 		git_oid moved;
 		av_change schg = { .removed = p.n };
-		char msg[1024];
 		change_summary(summary, sizeof(summary), &schg);
-		snprintf(msg, sizeof(msg), "%s -- %s", c->command, summary);
-		if ((rc = av_plist_write(slist, &sst->packages)) ||
-		    (rc = av_state_write(c->store, sst, msg, &moved)) ||
-		    (rc = av_txn_stage(t, KIND, src, &moved)))
+		if ((rc = stage_state(c, t, src, sst, slist, summary, &moved)))
 			goto done;
 	}
 	git_oid_cpy(&chg.before, &dst_st->commit);
-	if ((rc = av_txn_commit(t, c->command)))
-		goto done;
+	{
+		char msg[1024];
+		change_summary(summary, sizeof(summary), &chg);
+		history_message(msg, sizeof(msg), c, summary);
+		if ((rc = av_txn_commit(t, msg)))
+			goto done;
+	}
 report:
 	if (out)
 		*out = chg;
