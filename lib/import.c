@@ -23,6 +23,7 @@ typedef enum { F_DEB, F_UDEB, F_DSC } ftype;
 typedef struct job {
 	char *path;
 	ftype type;
+	atomic_int finished;	/* set by the worker when the fields below are */
 	/* results, filled by a worker */
 	int rc;
 	char *error;
@@ -43,9 +44,14 @@ typedef struct jobs {
 typedef struct work {
 	jobs *jobs;
 	const char *root;
-	atomic_size_t next;
-	atomic_size_t done;
+	atomic_size_t next;	/* the next job to claim */
+	pthread_mutex_t mu;	/* with cv: a job finished */
+	pthread_cond_t cv;
 } work;
+
+/* Flush the store's buffer past this many bytes, so memory stays bounded
+ * however many files one command imports. */
+#define FLUSH_BYTES ((size_t)32 << 20)
 
 static int ends_with(const char *s, const char *suffix)
 {
@@ -186,19 +192,33 @@ done:
 	return rc;
 }
 
+static void run_job(work *w, job *j)
+{
+	av_error_clear();
+	j->rc = j->type == F_DSC ? run_dsc(j, w->root) : run_deb(j, w->root);
+	if (j->rc)
+		j->error = av_strdup(av_error_last());
+	pthread_mutex_lock(&w->mu);
+	atomic_store(&j->finished, 1);
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Claim and run one job; 0 when none is left. */
+static int run_next(work *w)
+{
+	size_t i = atomic_fetch_add(&w->next, 1);
+
+	if (i >= w->jobs->n)
+		return 0;
+	run_job(w, &w->jobs->v[i]);
+	return 1;
+}
+
 static void *worker(void *arg)
 {
-	work *w = arg;
-	size_t i;
-
-	while ((i = atomic_fetch_add(&w->next, 1)) < w->jobs->n) {
-		job *j = &w->jobs->v[i];
-		av_error_clear();
-		j->rc = j->type == F_DSC ? run_dsc(j, w->root) : run_deb(j, w->root);
-		if (j->rc)
-			j->error = av_strdup(av_error_last());
-		atomic_fetch_add(&w->done, 1);
-	}
+	while (run_next(arg))
+		;
 	return NULL;
 }
 
@@ -215,35 +235,17 @@ static unsigned thread_count(const av_import_opts *o, size_t njobs)
 	return (unsigned)n;
 }
 
-static int run_all(jobs *js, const char *root, const av_import_opts *o)
+/* Wait until job j is finished, helping with the others meanwhile. */
+static void await(work *w, job *j)
 {
-	pthread_t tids[16];
-	unsigned n = thread_count(o, js->n), started = 0;
-	work w = { .jobs = js, .root = root };
-
-	for (unsigned i = 1; i < n; i++)
-		if (pthread_create(&tids[started], NULL, worker, &w) == 0)
-			started++;
-	if (o && o->progress) {
-		/* The calling thread reports while it helps. */
-		size_t i;
-		while ((i = atomic_fetch_add(&w.next, 1)) < js->n) {
-			job *j = &js->v[i];
-			av_error_clear();
-			j->rc = j->type == F_DSC ? run_dsc(j, root) : run_deb(j, root);
-			if (j->rc)
-				j->error = av_strdup(av_error_last());
-			atomic_fetch_add(&w.done, 1);
-			o->progress(o->progress_payload, atomic_load(&w.done), js->n);
-		}
-	} else {
-		worker(&w);
+	while (!atomic_load(&j->finished)) {
+		if (run_next(w))
+			continue;
+		pthread_mutex_lock(&w->mu);
+		while (!atomic_load(&j->finished))
+			pthread_cond_wait(&w->cv, &w->mu);
+		pthread_mutex_unlock(&w->mu);
 	}
-	for (unsigned i = 0; i < started; i++)
-		pthread_join(tids[i], NULL);
-	if (o && o->progress)
-		o->progress(o->progress_payload, js->n, js->n);
-	return 0;
 }
 
 static void job_dispose(job *j)
@@ -287,6 +289,11 @@ static int store_job(av_store *s, job *j, av_import_item *it)
 	it->nsources = j->nsources;
 	j->sources = NULL;
 	j->nsources = 0;
+	/* Stored: what the job read is no longer needed. */
+	av_pkg_free(j->pkg);
+	j->pkg = NULL;
+	free(j->contents);
+	j->contents = NULL;
 done:
 	av_buf_dispose(&text);
 	av_buf_dispose(&key);
@@ -321,6 +328,56 @@ static int dedupe(av_import *imp, av_buf *errors, size_t *nerrors)
 	return 0;
 }
 
+/*
+ * The calling thread stores each job's result, in order, as soon as it is
+ * finished (and reads files itself while it waits), so storing overlaps
+ * reading and what was read is freed at once.
+ */
+static int consume(av_store *s, work *w, av_import *imp, const av_import_opts *o)
+{
+	jobs *js = w->jobs;
+	int rc = 0;
+
+	for (size_t i = 0; i < js->n; i++) {
+		job *j = &js->v[i];
+
+		await(w, j);
+		if (j->rc) {
+			add_error(js, "  %s: %s\n", j->path, j->error ? j->error : "failed");
+		} else if (!js->nerrors && !rc) {
+			if ((rc = store_job(s, j, &imp->items[imp->n])))
+				atomic_store(&w->next, js->n);	/* stop claiming */
+			else
+				imp->n++;
+			if (!rc && av_store_buffered(s) > FLUSH_BYTES)
+				rc = av_store_flush(s);
+		}
+		if (o && o->progress)
+			o->progress(o->progress_payload, i + 1, js->n);
+	}
+	return rc;
+}
+
+static int read_and_store(av_store *s, jobs *js, av_import *imp, const av_import_opts *o)
+{
+	pthread_t tids[16];
+	unsigned n = thread_count(o, js->n), started = 0;
+	work w = { .jobs = js, .root = av_store_root(s) };
+	int rc;
+
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_cond_init(&w.cv, NULL);
+	for (unsigned i = 1; i < n; i++)
+		if (pthread_create(&tids[started], NULL, worker, &w) == 0)
+			started++;
+	rc = consume(s, &w, imp, o);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(tids[i], NULL);
+	pthread_cond_destroy(&w.cv);
+	pthread_mutex_destroy(&w.mu);
+	return rc;
+}
+
 int av_import_files(av_import **out, av_store *s, char *const *paths, size_t npaths,
 		    const av_import_opts *opts)
 {
@@ -336,27 +393,13 @@ int av_import_files(av_import **out, av_store *s, char *const *paths, size_t npa
 	if (rc)
 		goto done;
 	scan_errors = js.nerrors;
-	run_all(&js, av_store_root(s), opts);
-	/* I6: the pool files are durable before any ref can name them. */
-	if ((rc = av_pool_sync(av_store_root(s))))
-		goto done;
-	for (size_t i = 0; i < js.n; i++)
-		if (js.v[i].rc)
-			add_error(&js, "  %s: %s\n", js.v[i].path, js.v[i].error ?
-				  js.v[i].error : "failed");
-	if (!js.nerrors && !(imp = av_calloc(1, sizeof(*imp)))) {
+	if (!(imp = av_calloc(1, sizeof(*imp))) ||
+	    !(imp->items = av_calloc(js.n ? js.n : 1, sizeof(*imp->items)))) {
 		rc = AV_ERROR;
 		goto done;
 	}
-	if (!js.nerrors && js.n && !(imp->items = av_calloc(js.n, sizeof(*imp->items)))) {
-		rc = AV_ERROR;
+	if ((rc = read_and_store(s, &js, imp, opts)))
 		goto done;
-	}
-	for (size_t i = 0; i < js.n && !js.nerrors; i++) {
-		if ((rc = store_job(s, &js.v[i], &imp->items[imp->n])))
-			goto done;
-		imp->n++;
-	}
 	if (!js.nerrors)
 		dedupe(imp, &js.errors, &js.nerrors);
 	if (js.nerrors) {
@@ -370,10 +413,11 @@ int av_import_files(av_import **out, av_store *s, char *const *paths, size_t npa
 		rc = av_error_set(AV_EINVALID, "no package files found in the given paths");
 		goto done;
 	}
-	/* Make the blobs durable now, before any lock is taken: they are
-	 * content-addressed, so writing them decides nothing, and the lock
-	 * is then held only for the small list and state update. */
-	if ((rc = av_store_flush(s)))
+	/* I6: pool files and blobs are durable before any ref can name them.
+	 * Both are content-addressed, so writing them before the lock is
+	 * taken decides nothing, and the lock is then held only for the
+	 * small list and state update. */
+	if ((rc = av_pool_sync(av_store_root(s))) || (rc = av_store_flush(s)))
 		goto done;
 	*out = imp;
 	imp = NULL;

@@ -36,6 +36,7 @@ struct av_store {
 	git_odb_backend *loose;		/* owned by us */
 	git_oid *pending;		/* oids written since the last flush */
 	size_t npending, apending;
+	size_t buffered;		/* blob bytes since the last flush */
 	av_store_stats stats;
 	size_t history_limit;
 };
@@ -222,6 +223,7 @@ int av_store_blob_write(av_store *s, git_oid *out, const void *data, size_t len)
 		return 0;
 	if ((err = s->mempack->write(s->mempack, out, data, len, GIT_OBJECT_BLOB)) < 0)
 		return av_error_from_git(err, "cannot write object");
+	s->buffered += len;
 	return pending_add(s, out);
 }
 
@@ -395,13 +397,20 @@ int av_store_flush(av_store *s)
 	if (rc)
 		return rc;
 	s->npending = 0;
+	s->buffered = 0;
 	git_mempack_reset(s->mempack);
 	return 0;
+}
+
+size_t av_store_buffered(const av_store *s)
+{
+	return s->buffered;
 }
 
 void av_store_discard(av_store *s)
 {
 	s->npending = 0;
+	s->buffered = 0;
 	git_mempack_reset(s->mempack);
 }
 

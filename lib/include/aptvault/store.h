@@ -52,6 +52,8 @@ int av_store_tree_write(av_store *s, git_oid *out, git_treebuilder *tb);
 int av_store_commit_write(av_store *s, git_oid *out, const git_oid *tree,
 			  const char *message);
 int av_store_commit_read(av_store *s, git_commit **out, const git_oid *oid);
+/* Bytes of blobs buffered since the last flush. */
+size_t av_store_buffered(const av_store *s);
 /* Write every buffered object durably (I6).  Cheap when none. */
 int av_store_flush(av_store *s);
 /* Drop buffered objects (a failed command). */
