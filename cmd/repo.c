@@ -339,6 +339,7 @@ static int cmd_add(cli *c, int argc, char **argv)
 	if (!ctx)
 		return cli_exit_code(c);
 	io.threads = (unsigned)av_config_num(cli_config(c), "importThreads");
+	io.lock_timeout = ctx->lock_timeout;
 	if (cli_progress_wanted(c)) {
 		io.progress = cli_progress;
 		io.progress_payload = c;
@@ -564,6 +565,7 @@ static int include_one(cli *c, av_ctx *ctx, const char *path)
 	const char *tmpl = cli_value(c, "repo");
 	int rc;
 
+	io.lock_timeout = ctx->lock_timeout;
 	if (cli_progress_wanted(c)) {
 		io.progress = cli_progress;
 		io.progress_payload = c;

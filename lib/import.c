@@ -16,6 +16,7 @@
 #include "aptvault/source.h"
 #include "aptvault/pool.h"
 #include "aptvault/buf.h"
+#include "aptvault/lock.h"
 #include "internal.h"
 
 typedef enum { F_DEB, F_UDEB, F_DSC } ftype;
@@ -398,6 +399,10 @@ int av_import_files(av_import **out, av_store *s, char *const *paths, size_t npa
 		rc = AV_ERROR;
 		goto done;
 	}
+	if ((rc = av_lockset_new(&imp->fence, av_store_root(s))) ||
+	    (rc = av_lockset_add(imp->fence, "db", "fence", AV_LOCK_SHARED)) ||
+	    (rc = av_lockset_acquire(imp->fence, opts ? opts->lock_timeout : -1)))
+		goto done;
 	if ((rc = read_and_store(s, &js, imp, opts)))
 		goto done;
 	if (!js.nerrors)
@@ -446,6 +451,7 @@ void av_import_free(av_import *imp)
 {
 	if (!imp)
 		return;
+	av_lockset_free(imp->fence);
 	for (size_t i = 0; i < imp->n; i++) {
 		free(imp->items[i].key);
 		for (size_t k = 0; k < imp->items[i].nsources; k++)

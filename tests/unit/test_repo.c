@@ -17,6 +17,7 @@
 #include "aptvault/plist.h"
 #include "aptvault/import.h"
 #include "aptvault/txn.h"
+#include "aptvault/lock.h"
 #include "aptvault/query.h"
 #include "aptvault/package.h"
 #include "aptvault/error.h"
@@ -719,4 +720,24 @@ Test(repo, sixteen_processes_adding_to_one_repo_lose_nothing, .timeout = 120)
 		snprintf(key, sizeof(key), "pkg%d_1.0_amd64", i);
 		cr_assert(listed(&l, key), "%s lost", key);
 	}
+}
+
+/* I8: from its first pool file until it is freed, an import holds the
+ * maintenance fence shared, so db cleanup (exclusive) cannot sweep what
+ * the coming commit will reference. */
+Test(repo, an_import_holds_the_maintenance_fence_until_freed)
+{
+	av_lockset *cleanup = NULL;
+	av_import *imp = import_deb("fence", "fenced", "1.0", "amd64", NULL);
+
+	cr_assert_eq(av_lockset_new(&cleanup, root), 0);
+	cr_assert_eq(av_lockset_add(cleanup, "db", "fence", AV_LOCK_EXCLUSIVE), 0);
+	cr_assert_eq(av_lockset_acquire(cleanup, 0), AV_EBUSY,
+		     "cleanup got the fence while an import was pending");
+	av_lockset_free(cleanup);
+	av_import_free(imp);
+	cr_assert_eq(av_lockset_new(&cleanup, root), 0);
+	cr_assert_eq(av_lockset_add(cleanup, "db", "fence", AV_LOCK_EXCLUSIVE), 0);
+	cr_assert_eq(av_lockset_acquire(cleanup, 0), 0, "%s", av_error_last());
+	av_lockset_free(cleanup);
 }

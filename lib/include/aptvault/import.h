@@ -20,6 +20,8 @@ typedef void (*av_progress_cb)(void *payload, size_t done, size_t total);
 
 typedef struct av_import_opts {
 	unsigned threads;		/* 0: one per core */
+	double lock_timeout;		/* for the fence; <0 waits (the default
+					 * when opts is NULL) */
 	av_progress_cb progress;	/* may be NULL */
 	void *progress_payload;
 } av_import_opts;
@@ -35,6 +37,11 @@ typedef struct av_import_item {
 typedef struct av_import {
 	av_import_item *items;	/* sorted by key, one per key */
 	size_t n;
+	/* The maintenance fence, held shared from before the first pool
+	 * file is written until av_import_free(): db cleanup, which takes it
+	 * exclusively, cannot sweep what this import is about to reference
+	 * (I8).  Free the import after the commit that references it. */
+	struct av_lockset *fence;
 } av_import;
 
 int av_import_files(av_import **out, av_store *s, char *const *paths, size_t npaths,
