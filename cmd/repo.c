@@ -99,10 +99,16 @@ static int cmd_create(cli *c, int argc, char **argv)
 
 	if (!ctx)
 		return cli_exit_code(c);
-	if (argc > 1)
-		return cli_usage(c, "creating a repo from a snapshot is not available yet");
-	if ((rc = av_repo_create(ctx, argv[0], &set, cli_flag(c, "exist-ok"), &created)))
+	if (argc == 4 && !strcmp(argv[1], "from") && !strcmp(argv[2], "snapshot")) {
+		if ((rc = av_repo_create_from_snapshot(ctx, argv[0], &set, argv[3])))
+			return cli_fail(c, rc);
+		created = 1;
+	} else if (argc > 1) {
+		return cli_usage(c, "expected 'NAME' or 'NAME from snapshot SNAPSHOT'");
+	} else if ((rc = av_repo_create(ctx, argv[0], &set, cli_flag(c, "exist-ok"),
+					&created))) {
 		return cli_fail(c, rc);
+	}
 	if (!cli_quiet(c))
 		printf(created ? "repo '%s' created\n" : "repo '%s' already exists\n", argv[0]);
 	return 0;
@@ -694,7 +700,8 @@ static int changes_files(char *const *paths, int n, char ***out, size_t *nout)
 }
 
 static const cli_verb verbs[] = {
-	{ "create", cmd_create, "NAME", 1, 1, "create a local repository", create_opts },
+	{ "create", cmd_create, "NAME [from snapshot SNAPSHOT]", 1, 4,
+	  "create a local repository, empty or from a snapshot", create_opts },
 	{ "list", cmd_list, "", 0, 0, "list local repositories", list_opts },
 	{ "show", cmd_show, "NAME", 1, 1, "show a repository's settings and size", show_opts },
 	{ "edit", cmd_edit, "NAME", 1, 1, "change a repository's settings", edit_opts },

@@ -135,6 +135,48 @@ done:
 	return rc;
 }
 
+int av_repo_create_from_snapshot(av_ctx *c, const char *name, const av_repo_settings *set,
+				 const char *snap)
+{
+	av_txn *t = NULL;
+	av_state *st = NULL, *src = NULL;
+	git_oid oid;
+	char summary[512];
+	int rc;
+
+	if ((rc = av_name_check(KIND, name)) || (rc = begin(c, &t)) ||
+	    (rc = av_txn_declare(t, KIND, name, AV_LOCK_EXCLUSIVE)) ||
+	    (rc = av_txn_declare(t, "snapshot", snap, AV_LOCK_SHARED)) ||
+	    (rc = av_txn_lock(t)))
+		goto done;
+	if ((rc = av_txn_read(t, KIND, name, &oid)) == 0) {
+		rc = av_error_set(AV_EEXISTS, "repo '%s' already exists", name);
+		goto done;
+	}
+	if (rc != AV_ENOTFOUND)
+		goto done;
+	if ((rc = av_txn_read(t, "snapshot", snap, &oid)) == AV_ENOTFOUND) {
+		rc = av_error_set(AV_ENOTFOUND, "snapshot '%s' does not exist; see "
+				  "'aptvault snapshot list'", snap);
+		goto done;
+	}
+	if (rc || (rc = av_state_load(&src, c->store, &oid)) ||
+	    (rc = av_state_new(&st)) || (rc = av_state_set(st, "comment", "")) ||
+	    (rc = av_state_set(st, "distribution", "")) ||
+	    (rc = av_state_set(st, "component", "main")) || (rc = apply_settings(st, set)))
+		goto done;
+	git_oid_cpy(&st->packages, &src->packages);
+	snprintf(summary, sizeof(summary), "created from snapshot %s", snap);
+	rc = commit_state(c, t, name, st, NULL, summary, NULL);
+	if (rc == AV_EEXISTS)
+		av_error_set(AV_EEXISTS, "repo '%s' already exists", name);
+done:
+	av_state_free(src);
+	av_state_free(st);
+	av_txn_free(t);
+	return rc;
+}
+
 int av_repo_open(av_ctx *c, const char *name, av_state **out)
 {
 	av_buf ref = AV_BUF_INIT;

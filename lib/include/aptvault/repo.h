@@ -37,6 +37,10 @@ typedef int (*av_pkg_cb)(const char *key, const av_pkg *pkg, void *payload);
 
 int av_repo_create(av_ctx *c, const char *name, const av_repo_settings *set,
 		   int exist_ok, int *created);
+/* A new repo holding exactly the packages of snapshot snap (O(1): the
+ * list tree is shared). */
+int av_repo_create_from_snapshot(av_ctx *c, const char *name, const av_repo_settings *set,
+				 const char *snap);
 /* The repo's current state (no lock). AV_ENOTFOUND names the repo. */
 int av_repo_open(av_ctx *c, const char *name, av_state **out);
 int av_repo_names(av_ctx *c, char ***names, size_t *n);
