@@ -18,7 +18,7 @@ static const struct family {
 	{ "repo", "local package repositories" },
 	{ "package", "search and inspect packages across all resources" },
 	{ "config", "show the effective configuration" },
-	{ "snapshot", "immutable package lists (not yet available)" },
+	{ "snapshot", "immutable package lists: create, diff, merge, pull, filter, verify" },
 	{ "publish", "published distributions (not yet available)" },
 	{ "mirror", "mirrors of remote archives (not yet available)" },
 };

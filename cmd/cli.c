@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "aptvault/error.h"
 #include "aptvault/buf.h"
+#include "aptvault/format.h"
 #include "banned.h"
 
 static const cli_opt global_opts[] = {
@@ -294,6 +295,59 @@ int cli_queries(cli *c, int argc, char **argv, av_query **out)
 	free(texts);
 	av_buf_dispose(&text);
 	return rc ? cli_fail(c, rc) : 0;
+}
+
+void cli_printer_init(cli_printer *p, cli *c, const char *prefix)
+{
+	memset(p, 0, sizeof(*p));
+	p->c = c;
+	p->prefix = prefix;
+	p->format = cli_value(c, "format");
+	if (cli_json(c))
+		p->array = cJSON_CreateArray();
+}
+
+int cli_print_pkg(const char *key, const av_pkg *pkg, void *payload)
+{
+	cli_printer *p = payload;
+	av_buf line = AV_BUF_INIT;
+	int rc;
+
+	p->count++;
+	if (p->array) {
+		cJSON *o = av_pkg_json(pkg);
+		if (!o)
+			return av_error_set(AV_ERROR, "out of memory");
+		cJSON_AddItemToArray(p->array, o);
+		return 0;
+	}
+	if (cli_quiet(p->c))
+		return 0;
+	rc = p->format ? av_pkg_format(&line, pkg, p->format) : av_buf_puts(&line, key);
+	if (!rc)
+		printf("%s%s\n", p->prefix ? p->prefix : "", av_buf_cstr(&line));
+	av_buf_dispose(&line);
+	return rc;
+}
+
+int cli_printer_finish(cli_printer *p)
+{
+	cJSON *arr = p->array;
+
+	p->array = NULL;
+	if (arr) {
+		if (cli_print_json(p->c, arr))
+			return CLI_EXIT_FAIL;
+	} else if (!p->count && !cli_quiet(p->c)) {
+		fprintf(stderr, "aptvault: no packages found\n");
+	}
+	return p->count ? 0 : CLI_EXIT_FAIL;
+}
+
+void cli_printer_dispose(cli_printer *p)
+{
+	cJSON_Delete(p->array);
+	p->array = NULL;
 }
 
 int cli_print_json(cli *c, cJSON *doc)

@@ -72,6 +72,26 @@ int cli_usage(cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3))
 /* Parse queries given as arguments (each may be @FILE or @-), OR'ed
  * together; on failure prints the error and returns its exit code. */
 int cli_queries(cli *c, int argc, char **argv, av_query **out);
+/*
+ * Printing packages: one key per line (or --format's template, or, with
+ * --json, an array of package objects), each line after an optional
+ * prefix.  cli_print_pkg is an av_pkg_cb; cli_printer_finish ends a
+ * listing: it prints the JSON array, and an empty result says "no
+ * packages found" and gives exit 1, as aptly does.
+ */
+typedef struct cli_printer {
+	cli *c;
+	const char *format;
+	const char *prefix;
+	cJSON *array;		/* owned until finished; NULL without --json */
+	size_t count;
+} cli_printer;
+
+void cli_printer_init(cli_printer *p, cli *c, const char *prefix);
+int cli_print_pkg(const char *key, const av_pkg *pkg, void *payload);
+int cli_printer_finish(cli_printer *p);
+void cli_printer_dispose(cli_printer *p);
+
 /* Print (pretty) and free a JSON document; returns an exit code. */
 int cli_print_json(cli *c, cJSON *doc);
 /* The exit code of the last failure. */

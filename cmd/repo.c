@@ -19,40 +19,6 @@
 
 /* ---- shared helpers ---------------------------------------------------- */
 
-typedef struct printer {
-	cli *c;
-	const char *format;
-	cJSON *array;
-	const char *prefix;
-	size_t count;
-} printer;
-
-static int print_pkg(const char *key, const av_pkg *pkg, void *payload)
-{
-	printer *p = payload;
-	av_buf line = AV_BUF_INIT;
-	int rc = 0;
-
-	p->count++;
-	if (p->array) {
-		cJSON *o = av_pkg_json(pkg);
-		if (!o)
-			return av_error_set(AV_ERROR, "out of memory");
-		cJSON_AddItemToArray(p->array, o);
-		return 0;
-	}
-	if (cli_quiet(p->c))
-		return 0;
-	if (p->format)
-		rc = av_pkg_format(&line, pkg, p->format);
-	else
-		rc = av_buf_puts(&line, key);
-	if (!rc)
-		printf("%s%s\n", p->prefix ? p->prefix : "", line.ptr ? line.ptr : "");
-	av_buf_dispose(&line);
-	return rc;
-}
-
 static void oid_hex(char out[GIT_OID_HEXSZ + 1], const git_oid *oid)
 {
 	git_oid_tostr(out, GIT_OID_HEXSZ + 1, oid);
@@ -221,7 +187,7 @@ static int cmd_show(cli *c, int argc, char **argv)
 	if ((rc = av_repo_open(ctx, argv[0], &st)) || !(o = repo_json(ctx, argv[0], st, &rc)))
 		goto fail;
 	if (cli_flag(c, "with-packages")) {
-		printer p = { .c = c };
+		cli_printer p = { .c = c };
 		if (cli_json(c))
 			p.array = cJSON_AddArrayToObject(o, "packageList");
 		else {
@@ -229,7 +195,9 @@ static int cmd_show(cli *c, int argc, char **argv)
 			printf("Packages:\n");
 			p.prefix = "  ";
 		}
-		if ((rc = av_list_select(ctx->store, &st->packages, NULL, print_pkg, &p)))
+		rc = av_list_select(ctx->store, &st->packages, NULL, cli_print_pkg, &p);
+		p.array = NULL;		/* it belongs to o */
+		if (rc)
 			goto fail;
 	} else if (!cli_json(c)) {
 		print_repo(argv[0], st, o);
@@ -370,7 +338,7 @@ static int cmd_remove(cli *c, int argc, char **argv)
 {
 	av_ctx *ctx = cli_ctx(c);
 	av_query *q = NULL;
-	printer p = { .c = c, .prefix = "removing " };
+	cli_printer p;
 	av_change chg = { 0 };
 	int rc;
 
@@ -378,14 +346,11 @@ static int cmd_remove(cli *c, int argc, char **argv)
 		return cli_exit_code(c);
 	if ((rc = cli_queries(c, argc - 1, argv + 1, &q)))
 		return rc;
-	if (cli_flag(c, "dry-run"))
-		p.prefix = "would remove ";
-	if (cli_json(c))
-		p.array = cJSON_CreateArray();
-	rc = av_repo_remove(ctx, argv[0], q, cli_flag(c, "dry-run"), print_pkg, &p, &chg);
+	cli_printer_init(&p, c, cli_flag(c, "dry-run") ? "would remove " : "removing ");
+	rc = av_repo_remove(ctx, argv[0], q, cli_flag(c, "dry-run"), cli_print_pkg, &p, &chg);
 	av_query_free(q);
 	if (rc) {
-		cJSON_Delete(p.array);
+		cli_printer_dispose(&p);
 		return cli_fail(c, rc);
 	}
 	if (p.array) {
@@ -407,7 +372,7 @@ static int copy_or_move(cli *c, int argc, char **argv, int move)
 {
 	av_ctx *ctx = cli_ctx(c);
 	av_query *q = NULL;
-	printer p = { .c = c };
+	cli_printer p;
 	av_change chg = { 0 };
 	int dry = cli_flag(c, "dry-run"), rc;
 
@@ -415,13 +380,12 @@ static int copy_or_move(cli *c, int argc, char **argv, int move)
 		return cli_exit_code(c);
 	if ((rc = cli_queries(c, argc - 2, argv + 2, &q)))
 		return rc;
-	p.prefix = dry ? (move ? "would move " : "would copy ") : (move ? "moving " : "copying ");
-	if (cli_json(c))
-		p.array = cJSON_CreateArray();
-	rc = av_repo_copy(ctx, argv[0], argv[1], q, move, dry, print_pkg, &p, &chg);
+	cli_printer_init(&p, c, dry ? (move ? "would move " : "would copy ") :
+			 (move ? "moving " : "copying "));
+	rc = av_repo_copy(ctx, argv[0], argv[1], q, move, dry, cli_print_pkg, &p, &chg);
 	av_query_free(q);
 	if (rc) {
-		cJSON_Delete(p.array);
+		cli_printer_dispose(&p);
 		return cli_fail(c, rc);
 	}
 	if (p.array) {
@@ -456,35 +420,23 @@ static int cmd_search(cli *c, int argc, char **argv)
 	av_ctx *ctx = cli_ctx(c);
 	av_state *st = NULL;
 	av_query *q = NULL;
-	printer p = { .c = c, .format = cli_value(c, "format") };
+	cli_printer p;
 	int rc;
 
 	if (!ctx)
 		return cli_exit_code(c);
 	if (argc > 1 && (rc = cli_queries(c, argc - 1, argv + 1, &q)))
 		return rc;
-	if (cli_json(c))
-		p.array = cJSON_CreateArray();
+	cli_printer_init(&p, c, NULL);
 	if (!(rc = av_repo_open(ctx, argv[0], &st)))
-		rc = av_list_select(ctx->store, &st->packages, q, print_pkg, &p);
+		rc = av_list_select(ctx->store, &st->packages, q, cli_print_pkg, &p);
 	av_state_free(st);
 	av_query_free(q);
 	if (rc) {
-		cJSON_Delete(p.array);
+		cli_printer_dispose(&p);
 		return cli_fail(c, rc);
 	}
-	if (p.array) {
-		int none = cJSON_GetArraySize(p.array) == 0;
-		cli_print_json(c, p.array);
-		return none ? CLI_EXIT_FAIL : 0;
-	}
-	if (!p.count) {
-		/* Like aptly: an empty result is a failure scripts can test. */
-		if (!cli_quiet(c))
-			fprintf(stderr, "aptvault: no packages found\n");
-		return CLI_EXIT_FAIL;
-	}
-	return 0;
+	return cli_printer_finish(&p);
 }
 
 typedef struct log_ctx {

@@ -76,35 +76,7 @@ static void depopts_dispose(depopts *d)
 	free(d->archbuf);
 }
 
-typedef struct printer {
-	cli *c;
-	const char *format;
-	cJSON *array;
-	size_t count;
-} printer;
-
-static int print_pkg(const char *key, const av_pkg *pkg, void *payload)
-{
-	printer *p = payload;
-	av_buf line = AV_BUF_INIT;
-	int rc = 0;
-
-	p->count++;
-	if (p->array) {
-		cJSON *o = av_pkg_json(pkg);
-		if (!o)
-			return av_error_set(AV_ERROR, "out of memory");
-		cJSON_AddItemToArray(p->array, o);
-		return 0;
-	}
-	rc = p->format ? av_pkg_format(&line, pkg, p->format) : av_buf_puts(&line, key);
-	if (!rc)
-		printf("%s\n", av_buf_cstr(&line));
-	av_buf_dispose(&line);
-	return rc;
-}
-
-static int print_set(printer *p, const av_pkgset *set)
+static int print_set(cli_printer *p, const av_pkgset *set)
 {
 	av_buf key = AV_BUF_INIT;
 	int rc = 0;
@@ -113,24 +85,10 @@ static int print_set(printer *p, const av_pkgset *set)
 		const av_pkg *pkg = av_pkgset_at(set, i, NULL);
 		av_buf_clear(&key);
 		if (!(rc = av_pkg_key(&key, pkg)))
-			rc = print_pkg(key.ptr, pkg, p);
+			rc = cli_print_pkg(key.ptr, pkg, p);
 	}
 	av_buf_dispose(&key);
 	return rc;
-}
-
-/* End a listing: JSON array, or "no packages found" and exit 1. */
-static int finish_listing(cli *c, printer *p)
-{
-	if (p->array)
-		return cli_print_json(c, p->array) ? CLI_EXIT_FAIL :
-			p->count ? 0 : CLI_EXIT_FAIL;
-	if (!p->count) {
-		if (!cli_quiet(c))
-			fprintf(stderr, "aptvault: no packages found\n");
-		return CLI_EXIT_FAIL;
-	}
-	return 0;
 }
 
 static int count_list(av_ctx *ctx, const git_oid *list, size_t *n)
@@ -312,7 +270,7 @@ static int cmd_show(cli *c, int argc, char **argv)
 	av_ctx *ctx = cli_ctx(c);
 	av_state *st = NULL;
 	cJSON *o = NULL;
-	printer p = { .c = c };
+	cli_printer p = { .c = c };
 	int rc;
 
 	(void)argc;
@@ -328,7 +286,9 @@ static int cmd_show(cli *c, int argc, char **argv)
 			p.array = cJSON_AddArrayToObject(o, "packageList");
 		else
 			printf("Packages:\n");
-		if ((rc = av_list_select(ctx->store, &st->packages, NULL, print_pkg, &p)))
+		rc = av_list_select(ctx->store, &st->packages, NULL, cli_print_pkg, &p);
+		p.array = NULL;		/* it belongs to o */
+		if (rc)
 			goto fail;
 	}
 	av_state_free(st);
@@ -357,7 +317,7 @@ static int cmd_search(cli *c, int argc, char **argv)
 	av_state *st = NULL;
 	av_query *q = NULL;
 	av_pkgset *set = NULL, *out = NULL;
-	printer p = { .c = c, .format = cli_value(c, "format") };
+	cli_printer p;
 	depopts d;
 	int rc;
 
@@ -366,12 +326,11 @@ static int cmd_search(cli *c, int argc, char **argv)
 	if (argc > 1 && (rc = cli_queries(c, argc - 1, argv + 1, &q)))
 		return rc;
 	depopts_init(c, &d);
-	if (cli_json(c))
-		p.array = cJSON_CreateArray();
+	cli_printer_init(&p, c, NULL);
 	if ((rc = av_snapshot_open(ctx, argv[0], &st)))
 		goto done;
 	if (!cli_flag(c, "with-deps") || !q) {
-		rc = av_list_select(ctx->store, &st->packages, q, print_pkg, &p);
+		rc = av_list_select(ctx->store, &st->packages, q, cli_print_pkg, &p);
 		goto done;
 	}
 	if (!(rc = av_pkgset_load(&set, ctx->store, &st->packages)) &&
@@ -385,10 +344,10 @@ done:
 	av_query_free(q);
 	depopts_dispose(&d);
 	if (rc) {
-		cJSON_Delete(p.array);
+		cli_printer_dispose(&p);
 		return cli_fail(c, rc);
 	}
-	return finish_listing(c, &p);
+	return cli_printer_finish(&p);
 }
 
 /* ---- rename, drop ------------------------------------------------------- */

@@ -177,23 +177,29 @@ done:
 	return rc;
 }
 
-int av_repo_open(av_ctx *c, const char *name, av_state **out)
+int av_resource_open(av_ctx *c, const char *kind, const char *name, av_state **out)
 {
 	av_buf ref = AV_BUF_INIT;
 	git_oid oid;
 	int rc;
 
 	*out = NULL;
-	if ((rc = av_txn_refname(&ref, KIND, name)))
+	if ((rc = av_txn_refname(&ref, kind, name)))
 		goto done;
 	rc = av_store_ref_read(c->store, ref.ptr, &oid);
 	if (rc == AV_ENOTFOUND)
-		rc = not_found(name);
+		rc = av_error_set(AV_ENOTFOUND, "%s '%s' does not exist; see 'aptvault %s "
+				  "list'", kind, name, kind);
 	if (!rc)
 		rc = av_state_load(out, c->store, &oid);
 done:
 	av_buf_dispose(&ref);
 	return rc;
+}
+
+int av_repo_open(av_ctx *c, const char *name, av_state **out)
+{
+	return av_resource_open(c, KIND, name, out);
 }
 
 int av_repo_names(av_ctx *c, char ***names, size_t *n)

@@ -15,25 +15,6 @@ static int not_found(const char *kind, const char *name)
 			    kind, name, kind);
 }
 
-int av_resource_open(av_ctx *c, const char *kind, const char *name, av_state **out)
-{
-	av_buf ref = AV_BUF_INIT;
-	git_oid oid;
-	int rc;
-
-	*out = NULL;
-	if ((rc = av_txn_refname(&ref, kind, name)))
-		goto done;
-	rc = av_store_ref_read(c->store, ref.ptr, &oid);
-	if (rc == AV_ENOTFOUND)
-		rc = not_found(kind, name);
-	if (!rc)
-		rc = av_state_load(out, c->store, &oid);
-done:
-	av_buf_dispose(&ref);
-	return rc;
-}
-
 int av_snapshot_open(av_ctx *c, const char *name, av_state **out)
 {
 	return av_resource_open(c, KIND, name, out);

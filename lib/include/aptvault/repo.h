@@ -41,6 +41,9 @@ int av_repo_create(av_ctx *c, const char *name, const av_repo_settings *set,
  * list tree is shared). */
 int av_repo_create_from_snapshot(av_ctx *c, const char *name, const av_repo_settings *set,
 				 const char *snap);
+/* A resource's current state by kind ("repo", "mirror", "snapshot"), no
+ * lock; AV_ENOTFOUND names it the way users do. */
+int av_resource_open(av_ctx *c, const char *kind, const char *name, av_state **out);
 /* The repo's current state (no lock). AV_ENOTFOUND names the repo. */
 int av_repo_open(av_ctx *c, const char *name, av_state **out);
 int av_repo_names(av_ctx *c, char ***names, size_t *n);

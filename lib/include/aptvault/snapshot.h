@@ -47,8 +47,5 @@ int av_snapshot_drop(av_ctx *c, const char *name, int force);
 struct av_pkgset;
 int av_pkgset_write(av_store *s, const struct av_pkgset *set, git_oid *out);
 
-/* Open a resource's state by kind ("repo", "mirror", "snapshot"); the
- * error names it the way users do. */
-int av_resource_open(av_ctx *c, const char *kind, const char *name, av_state **out);
 
 #endif
