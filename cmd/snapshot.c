@@ -164,7 +164,7 @@ static cJSON *snapshot_json(av_ctx *ctx, const char *name, const av_state *st, i
 			      cJSON_CreateArray());
 	cJSON_AddStringToObject(o, "state", hex);
 	git_oid_tostr(hex, sizeof(hex), &st->packages);
-	cJSON_AddStringToObject(o, "packageList", git_oid_is_zero(&st->packages) ? "" : hex);
+	cJSON_AddStringToObject(o, "listTree", git_oid_is_zero(&st->packages) ? "" : hex);
 	return o;
 }
 

@@ -229,13 +229,16 @@ done:
 	return rc;
 }
 
-/* Snapshots whose sources name snapshot `name`, comma-separated. */
-static int children_of(av_ctx *c, const char *name, av_buf *out)
+/* Snapshots made from snapshot `name` (found by name, or by its state,
+ * which a rename keeps), comma-separated. */
+static int children_of(av_ctx *c, const char *name, const git_oid *state, av_buf *out)
 {
+	char hex[GIT_OID_HEXSZ + 1];
 	char **names = NULL;
 	size_t n = 0;
 	int rc;
 
+	git_oid_tostr(hex, sizeof(hex), state);
 	if ((rc = av_snapshot_names(c, &names, &n)))
 		return rc;
 	for (size_t i = 0; i < n && !rc; i++) {
@@ -252,8 +255,10 @@ static int children_of(av_ctx *c, const char *name, av_buf *out)
 		cJSON_ArrayForEach(s, srcs) {
 			const cJSON *k = cJSON_GetObjectItemCaseSensitive(s, "kind");
 			const cJSON *nm = cJSON_GetObjectItemCaseSensitive(s, "name");
+			const cJSON *sv = cJSON_GetObjectItemCaseSensitive(s, "state");
 			if (cJSON_IsString(k) && !strcmp(k->valuestring, KIND) &&
-			    cJSON_IsString(nm) && !strcmp(nm->valuestring, name)) {
+			    ((cJSON_IsString(nm) && !strcmp(nm->valuestring, name)) ||
+			     (cJSON_IsString(sv) && !strcmp(sv->valuestring, hex)))) {
 				rc = av_buf_printf(out, "%s'%s'", out->len ? ", " : "", names[i]);
 				break;
 			}
@@ -284,7 +289,7 @@ int av_snapshot_drop(av_ctx *c, const char *name, int force)
 		goto done;
 	/* Derived snapshots pinned the content they took, so dropping only
 	 * loses the lineage name; still, aptly asks for --force. */
-	if (!force && !(rc = children_of(c, name, &kids)) && kids.len) {
+	if (!force && !(rc = children_of(c, name, &oid, &kids)) && kids.len) {
 		rc = av_error_set(AV_ECONFLICT, "snapshot '%s' was used as a source by "
 				  "%s; use --force to drop it anyway", name, kids.ptr);
 		goto done;
