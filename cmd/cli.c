@@ -297,6 +297,48 @@ int cli_queries(cli *c, int argc, char **argv, av_query **out)
 	return rc ? cli_fail(c, rc) : 0;
 }
 
+static int flag_or_config(cli *c, const char *flag, const char *key)
+{
+	const char *v = cli_value(c, flag);
+	return v ? !strcmp(v, "true") : av_config_bool(cli_config(c), key);
+}
+
+void cli_dep_opts_init(cli *c, cli_dep_opts *d)
+{
+	const char *a = cli_value(c, "architectures");
+	size_t n = 0;
+
+	memset(d, 0, sizeof(*d));
+	d->o.follow_recommends = flag_or_config(c, "dep-follow-recommends",
+						"dependencyFollowRecommends");
+	d->o.follow_suggests = flag_or_config(c, "dep-follow-suggests",
+					      "dependencyFollowSuggests");
+	d->o.follow_source = flag_or_config(c, "dep-follow-source", "dependencyFollowSource");
+	d->o.follow_all_variants = flag_or_config(c, "dep-follow-all-variants",
+						  "dependencyFollowAllVariants");
+	if (a && *a && (d->archbuf = strdup(a))) {
+		for (char *p = d->archbuf, *q; p && n < 63; p = q) {
+			if ((q = strchr(p, ',')))
+				*q++ = '\0';
+			if (*p)
+				d->archs[n++] = p;
+		}
+	} else if (cli_config(c)) {
+		const cJSON *e;
+		cJSON_ArrayForEach(e, av_config_get(cli_config(c), "architectures"))
+			if (n < 63 && cJSON_IsString(e))
+				d->archs[n++] = e->valuestring;
+	}
+	d->archs[n] = NULL;
+	d->o.architectures = n ? d->archs : NULL;
+}
+
+void cli_dep_opts_dispose(cli_dep_opts *d)
+{
+	free(d->archbuf);
+	d->archbuf = NULL;
+}
+
 void cli_printer_init(cli_printer *p, cli *c, const char *prefix)
 {
 	memset(p, 0, sizeof(*p));

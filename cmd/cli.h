@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 #include "aptvault/repo.h"
 #include "aptvault/config.h"
+#include "aptvault/deps.h"
 
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_FAIL 1
@@ -91,6 +92,27 @@ void cli_printer_init(cli_printer *p, cli *c, const char *prefix);
 int cli_print_pkg(const char *key, const av_pkg *pkg, void *payload);
 int cli_printer_finish(cli_printer *p);
 void cli_printer_dispose(cli_printer *p);
+
+/* The dependency options of the verbs that resolve dependencies, with
+ * their defaults from the configuration (dependencyFollow*,
+ * architectures). */
+#define CLI_DEP_OPTS \
+	{ "dep-follow-recommends", OPT_FLAG, NULL, "follow Recommends too" }, \
+	{ "dep-follow-suggests", OPT_FLAG, NULL, "follow Suggests too" }, \
+	{ "dep-follow-source", OPT_FLAG, NULL, "add the source package of each binary" }, \
+	{ "dep-follow-all-variants", OPT_FLAG, NULL, "follow every alternative of " \
+	  "'a | b', not the first satisfiable one" }, \
+	{ "architectures", OPT_VALUE, "LIST", "comma-separated architectures to " \
+	  "resolve for (default: those present)" }
+
+typedef struct cli_dep_opts {
+	av_dep_opts o;
+	char *archbuf;
+	const char *archs[64];
+} cli_dep_opts;
+
+void cli_dep_opts_init(cli *c, cli_dep_opts *d);
+void cli_dep_opts_dispose(cli_dep_opts *d);
 
 /* Print (pretty) and free a JSON document; returns an exit code. */
 int cli_print_json(cli *c, cJSON *doc);

@@ -365,6 +365,9 @@ static int cmd_remove(cli *c, int argc, char **argv)
 
 static const cli_opt copy_opts[] = {
 	{ "dry-run", OPT_FLAG, NULL, "show what would be done, change nothing" },
+	{ "with-deps", OPT_FLAG, NULL, "also take the dependencies the destination "
+	  "lacks" },
+	CLI_DEP_OPTS,
 	{ NULL },
 };
 
@@ -373,6 +376,7 @@ static int copy_or_move(cli *c, int argc, char **argv, int move)
 	av_ctx *ctx = cli_ctx(c);
 	av_query *q = NULL;
 	cli_printer p;
+	cli_dep_opts d;
 	av_change chg = { 0 };
 	int dry = cli_flag(c, "dry-run"), rc;
 
@@ -382,7 +386,10 @@ static int copy_or_move(cli *c, int argc, char **argv, int move)
 		return rc;
 	cli_printer_init(&p, c, dry ? (move ? "would move " : "would copy ") :
 			 (move ? "moving " : "copying "));
-	rc = av_repo_copy(ctx, argv[0], argv[1], q, move, dry, cli_print_pkg, &p, &chg);
+	cli_dep_opts_init(c, &d);
+	rc = av_repo_copy(ctx, argv[0], argv[1], q, move, dry,
+			  cli_flag(c, "with-deps") ? &d.o : NULL, cli_print_pkg, &p, &chg);
+	cli_dep_opts_dispose(&d);
 	av_query_free(q);
 	if (rc) {
 		cli_printer_dispose(&p);

@@ -19,63 +19,6 @@
 
 /* ---- shared ------------------------------------------------------------- */
 
-#define DEP_OPTS \
-	{ "dep-follow-recommends", OPT_FLAG, NULL, "follow Recommends too" }, \
-	{ "dep-follow-suggests", OPT_FLAG, NULL, "follow Suggests too" }, \
-	{ "dep-follow-source", OPT_FLAG, NULL, "add the source package of each binary" }, \
-	{ "dep-follow-all-variants", OPT_FLAG, NULL, "follow every alternative of " \
-	  "'a | b', not the first satisfiable one" }, \
-	{ "architectures", OPT_VALUE, "LIST", "comma-separated architectures to " \
-	  "resolve for (default: those present)" }
-
-/* Dependency options from flags, falling back to the configuration. */
-typedef struct depopts {
-	av_dep_opts o;
-	char *archbuf;
-	const char *archs[64];
-} depopts;
-
-static int flag_or_config(cli *c, const char *flag, const char *key)
-{
-	const char *v = cli_value(c, flag);
-	return v ? !strcmp(v, "true") : av_config_bool(cli_config(c), key);
-}
-
-static void depopts_init(cli *c, depopts *d)
-{
-	const char *a = cli_value(c, "architectures");
-	size_t n = 0;
-
-	memset(d, 0, sizeof(*d));
-	d->o.follow_recommends = flag_or_config(c, "dep-follow-recommends",
-						"dependencyFollowRecommends");
-	d->o.follow_suggests = flag_or_config(c, "dep-follow-suggests",
-					      "dependencyFollowSuggests");
-	d->o.follow_source = flag_or_config(c, "dep-follow-source", "dependencyFollowSource");
-	d->o.follow_all_variants = flag_or_config(c, "dep-follow-all-variants",
-						  "dependencyFollowAllVariants");
-	if (a && *a && (d->archbuf = strdup(a))) {
-		for (char *p = d->archbuf, *q; p && n < 63; p = q) {
-			if ((q = strchr(p, ',')))
-				*q++ = '\0';
-			if (*p)
-				d->archs[n++] = p;
-		}
-	} else {
-		const cJSON *cfg = av_config_get(cli_config(c), "architectures"), *e;
-		cJSON_ArrayForEach(e, cfg)
-			if (n < 63 && cJSON_IsString(e))
-				d->archs[n++] = e->valuestring;
-	}
-	d->archs[n] = NULL;
-	d->o.architectures = n ? d->archs : NULL;
-}
-
-static void depopts_dispose(depopts *d)
-{
-	free(d->archbuf);
-}
-
 static int print_set(cli_printer *p, const av_pkgset *set)
 {
 	av_buf key = AV_BUF_INIT;
@@ -282,10 +225,12 @@ static int cmd_show(cli *c, int argc, char **argv)
 	if (!cli_json(c))
 		print_snapshot(o);
 	if (cli_flag(c, "with-packages")) {
-		if (cli_json(c))
+		if (cli_json(c)) {
 			p.array = cJSON_AddArrayToObject(o, "packageList");
-		else
+		} else {
 			printf("Packages:\n");
+			p.prefix = "  ";
+		}
 		rc = av_list_select(ctx->store, &st->packages, NULL, cli_print_pkg, &p);
 		p.array = NULL;		/* it belongs to o */
 		if (rc)
@@ -307,7 +252,7 @@ fail:
 static const cli_opt search_opts[] = {
 	{ "with-deps", OPT_FLAG, NULL, "include the dependencies of the matches" },
 	{ "format", OPT_VALUE, "TEMPLATE", "print each package with a template" },
-	DEP_OPTS,
+	CLI_DEP_OPTS,
 	{ NULL },
 };
 
@@ -318,14 +263,14 @@ static int cmd_search(cli *c, int argc, char **argv)
 	av_query *q = NULL;
 	av_pkgset *set = NULL, *out = NULL;
 	cli_printer p;
-	depopts d;
+	cli_dep_opts d;
 	int rc;
 
 	if (!ctx)
 		return cli_exit_code(c);
 	if (argc > 1 && (rc = cli_queries(c, argc - 1, argv + 1, &q)))
 		return rc;
-	depopts_init(c, &d);
+	cli_dep_opts_init(c, &d);
 	cli_printer_init(&p, c, NULL);
 	if ((rc = av_snapshot_open(ctx, argv[0], &st)))
 		goto done;
@@ -342,7 +287,7 @@ done:
 	av_pkgset_free(set);
 	av_state_free(st);
 	av_query_free(q);
-	depopts_dispose(&d);
+	cli_dep_opts_dispose(&d);
 	if (rc) {
 		cli_printer_dispose(&p);
 		return cli_fail(c, rc);
@@ -533,7 +478,7 @@ static int cmd_merge(cli *c, int argc, char **argv)
 typedef struct filterjob {
 	av_query *q;
 	int with_deps;
-	depopts *d;
+	cli_dep_opts *d;
 } filterjob;
 
 static int filter_fn(av_ctx *ctx, av_state *const *src, size_t n, git_oid *out, void *p)
@@ -555,7 +500,7 @@ static int filter_fn(av_ctx *ctx, av_state *const *src, size_t n, git_oid *out, 
 static const cli_opt filter_opts[] = {
 	{ "with-deps", OPT_FLAG, NULL, "include the dependencies of the matches" },
 	{ "description", OPT_VALUE, "TEXT", "a description for the new snapshot" },
-	DEP_OPTS,
+	CLI_DEP_OPTS,
 	{ NULL },
 };
 
@@ -563,7 +508,7 @@ static int cmd_filter(cli *c, int argc, char **argv)
 {
 	av_ctx *ctx = cli_ctx(c);
 	filterjob f = { NULL, cli_flag(c, "with-deps"), NULL };
-	depopts d;
+	cli_dep_opts d;
 	char desc[1024];
 	int rc;
 
@@ -571,14 +516,14 @@ static int cmd_filter(cli *c, int argc, char **argv)
 		return cli_exit_code(c);
 	if ((rc = cli_queries(c, argc - 2, argv + 2, &f.q)))
 		return rc;
-	depopts_init(c, &d);
+	cli_dep_opts_init(c, &d);
 	f.d = &d;
 	snprintf(desc, sizeof(desc), "Filtered '%s', query was: '%s'", argv[0], argv[2]);
 	rc = av_snapshot_derive(ctx, argv[1], (const char *const *)argv, 1, "filter",
 				cli_value(c, "description") ? cli_value(c, "description") : desc,
 				filter_fn, &f);
 	av_query_free(f.q);
-	depopts_dispose(&d);
+	cli_dep_opts_dispose(&d);
 	if (rc)
 		return cli_fail(c, rc);
 	return report_created(c, ctx, argv[1]);
@@ -648,7 +593,7 @@ static const cli_opt pull_opts[] = {
 	{ "all-matches", OPT_FLAG, NULL, "pull every matching version, not only the latest" },
 	{ "dry-run", OPT_FLAG, NULL, "show what would be pulled, create nothing" },
 	{ "description", OPT_VALUE, "TEXT", "a description for the new snapshot" },
-	DEP_OPTS,
+	CLI_DEP_OPTS,
 	{ NULL },
 };
 
@@ -656,7 +601,7 @@ static int cmd_pull(cli *c, int argc, char **argv)
 {
 	av_ctx *ctx = cli_ctx(c);
 	pulljob j = { .c = c, .dry_run = cli_flag(c, "dry-run") };
-	depopts d;
+	cli_dep_opts d;
 	char desc[1024];
 	int rc = 0;
 
@@ -669,7 +614,7 @@ static int cmd_pull(cli *c, int argc, char **argv)
 		rc = cli_queries(c, 1, argv + 3 + i, &j.q[i]);
 	if (rc)
 		goto done;
-	depopts_init(c, &d);
+	cli_dep_opts_init(c, &d);
 	j.o.no_deps = cli_flag(c, "no-deps");
 	j.o.no_remove = cli_flag(c, "no-remove");
 	j.o.all_matches = cli_flag(c, "all-matches");
@@ -690,7 +635,7 @@ static int cmd_pull(cli *c, int argc, char **argv)
 					cli_value(c, "description") ? cli_value(c, "description")
 					: desc, pull_fn, &j);
 	}
-	depopts_dispose(&d);
+	cli_dep_opts_dispose(&d);
 	if (rc)
 		rc = cli_fail(c, rc);
 	else if (!j.dry_run)
@@ -705,7 +650,7 @@ done:
 /* ---- verify ---------------------------------------------------------------- */
 
 static const cli_opt verify_opts[] = {
-	DEP_OPTS,
+	CLI_DEP_OPTS,
 	{ NULL },
 };
 
@@ -733,12 +678,12 @@ static int cmd_verify(cli *c, int argc, char **argv)
 	av_ctx *ctx = cli_ctx(c);
 	av_pkgset **sets = NULL;
 	missing m = { NULL, 0, cli_quiet(c) };
-	depopts d;
+	cli_dep_opts d;
 	int rc = 0;
 
 	if (!ctx)
 		return cli_exit_code(c);
-	depopts_init(c, &d);
+	cli_dep_opts_init(c, &d);
 	if (!(sets = calloc((size_t)argc, sizeof(*sets)))) {
 		rc = av_error_set(AV_ERROR, "out of memory");
 		goto done;
@@ -759,7 +704,7 @@ done:
 	for (int i = 0; sets && i < argc; i++)
 		av_pkgset_free(sets[i]);
 	free(sets);
-	depopts_dispose(&d);
+	cli_dep_opts_dispose(&d);
 	if (rc) {
 		cJSON_Delete(m.arr);
 		return cli_fail(c, rc);

@@ -3,6 +3,7 @@
 #include "aptvault/repo.h"
 #include "aptvault/plist.h"
 #include "aptvault/txn.h"
+#include "aptvault/deps.h"
 #include "internal.h"
 
 static const char KIND[] = "repo";
@@ -466,8 +467,38 @@ static int load_locked(av_ctx *c, av_txn *t, const char *name, av_state **st)
 	return rc ? rc : av_state_load(st, c->store, &oid);
 }
 
+/* The matches of q in src plus what they need that dst lacks. */
+static int select_with_deps(av_ctx *c, av_plist *slist, const av_state *sst,
+			    const av_state *dst, const av_query *q,
+			    const av_dep_opts *deps, picked *p)
+{
+	av_pkgset *from = NULL, *have = NULL, *out = NULL;
+	av_buf key = AV_BUF_INIT;
+	int rc;
+
+	p->src = slist;
+	if ((rc = av_pkgset_load(&from, c->store, &sst->packages)) ||
+	    (rc = av_pkgset_load(&have, c->store, &dst->packages)) ||
+	    (rc = av_pkgset_new(&out)) ||
+	    (rc = av_deps_filter(from, q, 1, have, deps, out)))
+		goto done;
+	for (size_t i = 0; i < av_pkgset_count(out) && !rc; i++) {
+		const av_pkg *pkg = av_pkgset_at(out, i, NULL);
+		av_buf_clear(&key);
+		if (!(rc = av_pkg_key(&key, pkg)))
+			rc = pick(key.ptr, pkg, p);
+	}
+done:
+	av_buf_dispose(&key);
+	av_pkgset_free(out);
+	av_pkgset_free(have);
+	av_pkgset_free(from);
+	return rc;
+}
+
 int av_repo_copy(av_ctx *c, const char *src, const char *dst, const av_query *q,
-		 int move, int dry_run, av_pkg_cb cb, void *payload, av_change *out)
+		 int move, int dry_run, const av_dep_opts *deps, av_pkg_cb cb,
+		 void *payload, av_change *out)
 {
 	av_txn *t = NULL;
 	av_state *sst = NULL, *dst_st = NULL;
@@ -490,8 +521,10 @@ int av_repo_copy(av_ctx *c, const char *src, const char *dst, const av_query *q,
 	    (rc = av_txn_lock(t)) ||
 	    (rc = load_locked(c, t, src, &sst)) || (rc = load_locked(c, t, dst, &dst_st)) ||
 	    (rc = av_plist_open(&slist, c->store, &sst->packages)) ||
-	    (rc = av_plist_open(&dlist, c->store, &dst_st->packages)) ||
-	    (rc = select_into(c, slist, &sst->packages, q, &p)))
+	    (rc = av_plist_open(&dlist, c->store, &dst_st->packages)))
+		goto done;
+	if ((rc = deps ? select_with_deps(c, slist, sst, dst_st, q, deps, &p) :
+	     select_into(c, slist, &sst->packages, q, &p)))
 		goto done;
 	for (size_t i = 0; i < p.n; i++) {
 		rc = av_plist_put(dlist, p.keys[i], &p.oids[i], 0);

@@ -37,7 +37,13 @@ static int new_state(av_state **out, const char *origin, const char *description
 	    (rc = av_state_set(st, "description", description ? description : "")) ||
 	    (rc = av_state_set(st, "origin", origin)))
 		goto fail;
-	cJSON_AddNumberToObject(st->meta, "created", (double)time(NULL));
+	{
+		/* Milliseconds: snapshots made within a second still sort. */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		cJSON_AddNumberToObject(st->meta, "created", (double)ts.tv_sec +
+					(double)(ts.tv_nsec / 1000000) / 1000.0);
+	}
 	if (!(arr = cJSON_AddArrayToObject(st->meta, "sources"))) {
 		rc = av_error_set(AV_ERROR, "out of memory");
 		goto fail;

@@ -63,4 +63,23 @@ expect_rc "remove --json" 0 "$AV" repo remove src web --json
 check "remove --json reports the count" grep -q '"removed":[[:space:]]*1' "$T/out"
 expect_err "remove from an unknown repo" 1 "does not exist" "$AV" repo remove nope web
 
+# --with-deps: the dependencies the destination lacks come along
+"$AV" repo create deps >/dev/null
+"$AV" repo create target >/dev/null
+mkdir -p "$T/dd"
+for spec in "app|Depends: libx (>= 1.0), liby | libz" "libx|Depends: base" "liby|" "libz|" "base|" "other|"; do
+	n=${spec%%|*} extra=${spec#*|}
+	cp "$(mkdeb "$n" 1.0 amd64 "$extra")" "$T/dd/"
+done
+"$AV" repo add deps "$T/dd" >/dev/null
+"$AV" repo add target "$T/dd/base_1.0_amd64.deb" >/dev/null
+expect_rc "copy --with-deps" 0 "$AV" repo copy deps target app --with-deps
+run "$AV" repo search target
+# as aptly does, every alternative of an unsatisfied 'a | b' comes along
+check "  brings the app, its dependency chain and the alternatives (as aptly)" \
+	test "$(sort "$T/out" | tr '\n' ' ')" = "app_1.0_amd64 base_1.0_amd64 libx_1.0_amd64 liby_1.0_amd64 libz_1.0_amd64 "
+expect_rc "copy without --with-deps takes only the match" 0 "$AV" repo copy deps src app
+run "$AV" repo search src 'Name (app)'
+check "  only app" test "$(cat "$T/out")" = "app_1.0_amd64"
+
 finish

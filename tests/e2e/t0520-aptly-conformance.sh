@@ -87,12 +87,11 @@ A snapshot pull -no-deps s3 s1 p-nd "$first" >/dev/null
 "$AV" snapshot pull s3 s1 p-nd "$first" --no-deps >/dev/null
 same "pull --no-deps" p-nd
 
+missing_of() { python3 -c 'import json,sys; print("\n".join(sorted(json.load(sys.stdin)["missing"])))' | grep -v '^$'; }
 for s in s1 s3 f-nodeps; do
 	A snapshot verify "$s" 2>/dev/null | sed -n '/^Missing dependencies/,$p' | sed '1d; s/^ *//' |
 		grep -v '^$' | sort >"$T/va.txt"
-	"$AV" snapshot verify "$s" --json 2>/dev/null | tr -d '\n' |
-		sed 's/.*"missing":[[:space:]]*\[//; s/\].*//' | tr ',' '\n' |
-		sed 's/^[[:space:]]*"//; s/"[[:space:]]*$//' | grep -v '^$' | sort >"$T/vo.txt"
+	"$AV" snapshot verify "$s" --json 2>/dev/null | missing_of >"$T/vo.txt"
 	if cmp -s "$T/va.txt" "$T/vo.txt"; then
 		ok "verify $s lists the same missing dependencies ($(wc -l <"$T/va.txt"))"
 	else
@@ -102,8 +101,7 @@ for s in s1 s3 f-nodeps; do
 done
 A snapshot verify s1 s2 s3 2>/dev/null | sed -n '/^Missing dependencies/,$p' | sed '1d; s/^ *//' |
 	grep -v '^$' | sort >"$T/va.txt"
-"$AV" snapshot verify s1 s2 s3 --json | tr -d '\n' | sed 's/.*"missing":[[:space:]]*\[//; s/\].*//' |
-	tr ',' '\n' | sed 's/^[[:space:]]*"//; s/"[[:space:]]*$//' | grep -v '^$' | sort >"$T/vo.txt"
+"$AV" snapshot verify s1 s2 s3 --json | missing_of >"$T/vo.txt"
 check "verify with extra source snapshots agrees ($(wc -l <"$T/va.txt") missing)" cmp -s "$T/va.txt" "$T/vo.txt"
 
 finish

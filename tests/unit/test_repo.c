@@ -464,7 +464,7 @@ Test(repo, copy_adds_to_the_destination_and_leaves_the_source)
 	add_three("src");
 	src_before = ref_of("src");
 	cr_assert_eq(av_query_parse(&q, "hello"), 0);
-	cr_assert_eq(av_repo_copy(&ctx, "src", "dst", q, 0, 0, NULL, NULL, &chg), 0, "%s",
+	cr_assert_eq(av_repo_copy(&ctx, "src", "dst", q, 0, 0, NULL, NULL, NULL, &chg), 0, "%s",
 		     av_error_last());
 	cr_assert_eq(chg.added, 2);
 	l = list("dst");
@@ -473,13 +473,13 @@ Test(repo, copy_adds_to_the_destination_and_leaves_the_source)
 	src_after = ref_of("src");
 	cr_assert(git_oid_equal(&src_before, &src_after), "copy changed the source");
 	/* All of it (NULL query). */
-	cr_assert_eq(av_repo_copy(&ctx, "src", "dst", NULL, 0, 0, NULL, NULL, &chg), 0);
+	cr_assert_eq(av_repo_copy(&ctx, "src", "dst", NULL, 0, 0, NULL, NULL, NULL, &chg), 0);
 	cr_assert_eq(list("dst").n, 3);
-	cr_assert_eq(av_repo_copy(&ctx, "src", "src", NULL, 0, 0, NULL, NULL, &chg),
+	cr_assert_eq(av_repo_copy(&ctx, "src", "src", NULL, 0, 0, NULL, NULL, NULL, &chg),
 		     AV_EINVALID);
-	cr_assert_eq(av_repo_copy(&ctx, "src", "absent", NULL, 0, 0, NULL, NULL, &chg),
+	cr_assert_eq(av_repo_copy(&ctx, "src", "absent", NULL, 0, 0, NULL, NULL, NULL, &chg),
 		     AV_ENOTFOUND);
-	cr_assert_eq(av_repo_copy(&ctx, "absent", "dst", NULL, 0, 0, NULL, NULL, &chg),
+	cr_assert_eq(av_repo_copy(&ctx, "absent", "dst", NULL, 0, 0, NULL, NULL, NULL, &chg),
 		     AV_ENOTFOUND);
 	av_query_free(q);
 }
@@ -493,11 +493,11 @@ Test(repo, a_copy_that_changes_nothing_writes_no_new_state)
 	create("src");
 	create("dst");
 	add_three("src");
-	cr_assert_eq(av_repo_copy(&ctx, "src", "dst", NULL, 0, 0, NULL, NULL, &chg), 0);
+	cr_assert_eq(av_repo_copy(&ctx, "src", "dst", NULL, 0, 0, NULL, NULL, NULL, &chg), 0);
 	cr_assert_eq(chg.added, 3);
 	d0 = ref_of("dst");
 	sleep(1);	/* a new state would get a new commit time, hence a new oid */
-	cr_assert_eq(av_repo_copy(&ctx, "src", "dst", NULL, 0, 0, NULL, NULL, &chg), 0);
+	cr_assert_eq(av_repo_copy(&ctx, "src", "dst", NULL, 0, 0, NULL, NULL, NULL, &chg), 0);
 	cr_assert_eq(chg.unchanged, 3);
 	cr_assert_eq(chg.added, 0);
 	d1 = ref_of("dst");
@@ -516,7 +516,7 @@ Test(repo, move_removes_from_the_source)
 	create("dst");
 	add_three("src");
 	cr_assert_eq(av_query_parse(&q, "world"), 0);
-	cr_assert_eq(av_repo_copy(&ctx, "src", "dst", q, 1, 0, NULL, NULL, &chg), 0, "%s",
+	cr_assert_eq(av_repo_copy(&ctx, "src", "dst", q, 1, 0, NULL, NULL, NULL, &chg), 0, "%s",
 		     av_error_last());
 	cr_assert_eq(chg.added, 1);
 	l = list("src");
@@ -530,7 +530,7 @@ Test(repo, move_removes_from_the_source)
 		git_oid s0 = ref_of("src"), d0 = ref_of("dst"), s1, d1;
 		av_query_free(q);
 		cr_assert_eq(av_query_parse(&q, "hello"), 0);
-		cr_assert_eq(av_repo_copy(&ctx, "src", "dst", q, 1, 1, NULL, NULL, &chg), 0);
+		cr_assert_eq(av_repo_copy(&ctx, "src", "dst", q, 1, 1, NULL, NULL, NULL, &chg), 0);
 		cr_assert_eq(chg.added, 2);
 		s1 = ref_of("src");
 		d1 = ref_of("dst");
@@ -555,7 +555,7 @@ Test(repo, copy_or_move_onto_a_conflicting_package_changes_neither_repo)
 	s0 = ref_of("src");
 	d0 = ref_of("dst");
 	for (int move = 0; move <= 1; move++) {
-		cr_assert_eq(av_repo_copy(&ctx, "src", "dst", NULL, move, 0, NULL, NULL, &chg),
+		cr_assert_eq(av_repo_copy(&ctx, "src", "dst", NULL, move, 0, NULL, NULL, NULL, &chg),
 			     AV_ECONFLICT, "move=%d", move);
 		cr_assert(strstr(av_error_last(), "hello_1.0_amd64"), "%s", av_error_last());
 		cr_assert(strstr(av_error_last(), move ? "nothing was moved" :

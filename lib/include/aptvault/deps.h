@@ -43,7 +43,10 @@ typedef struct av_deplist {	/* a, b | c, d */
  * offending text on malformed input. */
 int av_deps_parse(av_deplist *out, const char *value, const char *arch);
 void av_deplist_dispose(av_deplist *l);
-/* "name:arch (op version)" as aptly prints it in verify output. */
+/* "name (op version) [arch]" as aptly prints a dependency in verify
+ * output; " (op version)" only when versioned, " [arch]" only when arch
+ * is set (verify always sets it: the qualifier, or the architecture
+ * being checked). */
 int av_dep_format(av_buf *out, const av_dep *d);
 
 /* ---- package sets -------------------------------------------------------- */
@@ -65,7 +68,8 @@ const av_pkg *av_pkgset_at(const av_pkgset *set, size_t i, const git_oid **blob)
 const av_pkg *av_pkgset_get(const av_pkgset *set, const char *key, const git_oid **blob);
 
 /* Architectures present in the set, sorted, excluding "all" and "source"
- * (aptly's default for --architectures). Strings are borrowed. */
+ * (aptly's default for --architectures).  *out is the caller's, released
+ * with free(); the strings in it are borrowed from the set. */
 int av_pkgset_architectures(const av_pkgset *set, const char ***out, size_t *n);
 
 /* ---- resolving ----------------------------------------------------------- */
@@ -78,35 +82,45 @@ typedef struct av_dep_opts {
 					 * satisfiable one */
 	const char *const *architectures;	/* NULL-terminated; NULL: those
 						 * of the set being resolved */
+	int debian_policy;	/* resolve as dpkg does (versioned Provides,
+				 * Multi-Arch, ":native") instead of exactly
+				 * as aptly 1.5, which ignores all three */
 } av_dep_opts;
 
-/* Packages of set satisfying d for architecture arch (Package name with
- * version constraint, or Provides, versioned provides honoured, Multi-Arch
- * and Architecture: all rules applied).  cb is called per candidate; a
- * non-zero return stops and is returned. */
+/* Packages of set satisfying d for architecture arch (NULL: any), in
+ * aptly's order: packages named d->name (newest first), then providers.
+ * The rules are aptly 1.5's unless o->debian_policy (o may be NULL): see
+ * deps.c.  cb is called per candidate; a non-zero return stops and is
+ * returned.  A set indexes itself on first search, so even a const set
+ * must not be used by two threads at once. */
 typedef int (*av_pkgset_cb)(const av_pkg *pkg, const git_oid *blob, void *payload);
 int av_pkgset_search(const av_pkgset *set, const av_dep *d, const char *arch,
-		     av_pkgset_cb cb, void *payload);
+		     const av_dep_opts *o, av_pkgset_cb cb, void *payload);
 
 /* Unsatisfied dependencies of every package in set, looking for
  * providers in set and in the extra sets (aptly's snapshot verify).
- * cb gets each missing dependency once, formatted as aptly prints it,
- * in sorted order. */
+ * Architectures default to those of set, "source" included.  cb gets the
+ * missing dependencies formatted as aptly prints them, sorted; like
+ * aptly, each is reported once per architecture checked, so one with an
+ * explicit architecture ("x (= 1) [source]" from an "all" package) can
+ * come twice.  AV_EINVALID if there is no architecture to check. */
 typedef int (*av_missing_cb)(const char *dep, void *payload);
 int av_deps_verify(const av_pkgset *set, const av_pkgset *const *extra, size_t nextra,
 		   const av_dep_opts *o, av_missing_cb cb, void *payload);
 
-/* aptly's Filter: the packages of src matching q, plus, with with_deps,
- * their dependencies resolved transitively within src (dependencies
- * already satisfied by `have`, when given, are not pulled). Adds to out. */
+/* aptly's Filter: the packages of src matching q (NULL: all), plus, with
+ * with_deps, their dependencies resolved transitively within src
+ * (dependencies already satisfied by `have`, when given, are not
+ * pulled).  Adds to out. */
 int av_deps_filter(const av_pkgset *src, const av_query *q, int with_deps,
 		   const av_pkgset *have, const av_dep_opts *o, av_pkgset *out);
 
 /* aptly's snapshot pull: into a copy of dst, the packages of src matching
- * the queries (newest version of each name/arch unless all_matches), with
- * their dependencies from src unless no_deps; each pulled package replaces
- * the same name+arch in dst unless no_remove.  out receives the result;
- * added/removed (either may be NULL) receive what changed. */
+ * the queries and the architectures (default: dst's), newest version of
+ * each name/arch unless all_matches, with their dependencies from src
+ * unless no_deps; each pulled package replaces the same name+arch in dst
+ * unless no_remove.  out (empty) receives the result; added/removed
+ * (either may be NULL) receive what changed. */
 typedef struct av_pull_opts {
 	int no_deps;
 	int no_remove;

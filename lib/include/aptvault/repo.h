@@ -55,9 +55,13 @@ int av_repo_add(av_ctx *c, const char *name, const av_import *imp, int force_rep
 		av_change *out);
 int av_repo_remove(av_ctx *c, const char *name, const av_query *q, int dry_run,
 		   av_pkg_cb cb, void *payload, av_change *out);
-/* Copy (or move) the packages of src matching q into dst. */
+/* Copy (or move) the packages of src matching q into dst; with deps
+ * (NULL: none), also their dependencies from src that dst does not
+ * satisfy yet (aptly's --with-deps). */
+struct av_dep_opts;
 int av_repo_copy(av_ctx *c, const char *src, const char *dst, const av_query *q,
-		 int move, int dry_run, av_pkg_cb cb, void *payload, av_change *out);
+		 int move, int dry_run, const struct av_dep_opts *deps, av_pkg_cb cb,
+		 void *payload, av_change *out);
 
 /* Packages of a package-list tree matching q (NULL: all), in key order
  * within buckets.  Each blob is read once. */
