@@ -16,6 +16,9 @@ import sys
 import time
 
 BASELINE = "aptvault"
+SNAP_OPS = ("create", "diff", "merge", "filter", "pull", "verify")
+SNAP_RESULT = {"create": "packages", "diff": "diff lines", "merge": "packages",
+               "filter": "packages", "pull": "packages", "verify": "missing deps"}
 
 
 def load_rows(path):
@@ -64,7 +67,8 @@ def summarise(rows, out_dir, seed):
         bad = [r for r in rs if r["status"] != "ok"]
         if bad and not ok:
             res["status"] = bad[0]["status"]
-            res["error"] = f"failed: {bad[0]['note']}"
+            res["error"] = ("not supported" if bad[0]["status"] == "unsupported"
+                            else f"failed: {bad[0]['note']}")
             res["command"] = bad[0]["command"]
             results.append(res)
             continue
@@ -82,6 +86,7 @@ def summarise(rows, out_dir, seed):
             "peak_rss_mb": max(rss) / 1024 if rss else None,
             "median_rss_mb": statistics.median(rss) / 1024 if rss else None,
             "packages": ok[-1]["packages"],
+            "packages_per_run": [r["packages"] for r in ok],
             "load1_at_start": [r["load1"] for r in ok],
             "command": ok[-1]["command"],
         })
@@ -118,7 +123,8 @@ def print_table(results, tools):
                           "", "", "", "", "", ""))
             continue
         pk = fmt(r["packages"], "d")
-        if r.get("corpus_files") and r["packages"] is not None and r["packages"] != r["corpus_files"]:
+        if r.get("corpus_files") and r["packages"] is not None and r["packages"] != r["corpus_files"] \
+                and not r["scenario"].startswith("snap_"):
             pk += f" of {r['corpus_files']}"
         lines.append((r["scenario"], str(r["size"]), r["tool"], str(r["runs"]),
                       fmt(r["median_s"], ".2f"), fmt(r["min_s"], ".2f"), fmt(r["max_s"], ".2f"),
@@ -138,9 +144,12 @@ def print_table(results, tools):
         print(row(l))
     notes = []
     for r in results:
-        if r.get("note"):
+        if r.get("note") and not r["scenario"].startswith("snap_"):
             notes.append(f"{r['tool']} {r['scenario']} {r['size']}: {r['note']}")
-        if r.get("error"):
+        if len(set(r.get("packages_per_run") or [])) > 1:
+            notes.append(f"{r['tool']} {r['scenario']} {r['size']}: result differs between runs: "
+                         f"{r['packages_per_run']}")
+        if r.get("error") and r["status"] != "unsupported":
             notes.append(f"{r['tool']} {r['scenario']} {r['size']}: {r['error']}")
     for t, info in tools.items():
         if info["status"] != "ok":
@@ -158,6 +167,117 @@ def print_table(results, tools):
             print("note: " + n)
 
 
+def load_fixtures(path):
+    """size, tool, setup seconds, packages in A, packages in B (from run.sh)."""
+    out = {}
+    if not path:
+        return out
+    try:
+        with open(path) as f:
+            for line in f:
+                size, tool, secs, a, b = (line.rstrip("\n").split("\t") + [""] * 5)[:5]
+                out.setdefault(size, {})[tool] = {
+                    "setup_s": float(secs) if secs else None,
+                    "snapshot_A_packages": int(a) if a.isdigit() else None,
+                    "snapshot_B_packages": int(b) if b.isdigit() else None}
+    except OSError:
+        pass
+    return out
+
+
+def snap_delta_summary(out_dir, size, seed):
+    try:
+        with open(os.path.join(out_dir, f"snapdelta-{size}-s{seed}", "summary.json")) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def snapshot_summary(results, fixtures, out_dir, seed):
+    """Per size: one row per snapshot op, aptvault vs aptly side by side, the
+    targets of the issue, and disagreements between the tools' results."""
+    by = {(r["scenario"], r["size"], r["tool"]): r for r in results}
+    sizes = sorted({r["size"] for r in results if r["scenario"].startswith("snap_")})
+    doc = {}
+    for size in sizes:
+        ops = {}
+        for op in SNAP_OPS:
+            av = by.get((f"snap_{op}", size, "aptvault"))
+            ap = by.get((f"snap_{op}", size, "aptly"))
+            if not av and not ap:
+                continue
+            row = {"result": SNAP_RESULT[op]}
+            for tool, r in (("aptvault", av), ("aptly", ap)):
+                if r and r.get("median_s") is not None:
+                    row[tool] = {"median_ms": r["median_s"] * 1000,
+                                 "peak_rss_mb": r.get("peak_rss_mb"),
+                                 "runs": r["runs"], "result": r.get("packages")}
+                elif r:
+                    row[tool] = {"status": r["status"], "error": r.get("error")}
+            a, b = row.get("aptvault", {}), row.get("aptly", {})
+            if a.get("median_ms") and b.get("median_ms"):
+                row["time_aptly_over_aptvault"] = b["median_ms"] / a["median_ms"]
+            if a.get("peak_rss_mb") and b.get("peak_rss_mb"):
+                row["rss_aptly_over_aptvault"] = b["peak_rss_mb"] / a["peak_rss_mb"]
+            if "result" in a and "result" in b:
+                row["results_agree"] = a["result"] == b["result"]
+            ops[op] = row
+        doc[str(size)] = {"ops": ops, "fixtures": fixtures.get(str(size), {}),
+                          "delta": snap_delta_summary(out_dir, size, seed)}
+    return doc
+
+
+def print_snapshots(snap):
+    if not snap:
+        return
+    for size, d in snap.items():
+        delta = d.get("delta") or {}
+        print()
+        head = f"snapshot ops at {int(size):,} packages"
+        if delta:
+            head += (f" (B = A - {delta['removed_packages']} packages of {delta['removed_names']}"
+                     f" names + {delta['added_packages']} new packages of {delta['added_names']}"
+                     f" names: {100 * delta['changed_fraction']:.2f}% changed)")
+        print(head)
+        cols = ("op", "aptvault ms", "RSS MB", "aptly ms", "RSS MB", "aptly/aptvault time",
+                "RSS", "result (aptvault / aptly)")
+        lines = []
+        for op, r in d["ops"].items():
+            a, b = r.get("aptvault", {}), r.get("aptly", {})
+
+            def ms(x):
+                if "median_ms" in x:
+                    return f"{x['median_ms']:.1f}"
+                return x.get("status", "-").upper() if x else "-"
+            res = f"{fmt(a.get('result'), 'd')} / {fmt(b.get('result'), 'd')} {r['result']}"
+            if r.get("results_agree") is False:
+                res += "  DIFFERENT"
+            lines.append((op, ms(a), fmt(a.get("peak_rss_mb"), ".1f"), ms(b),
+                          fmt(b.get("peak_rss_mb"), ".1f"),
+                          fmt(r.get("time_aptly_over_aptvault"), ".1f"),
+                          fmt(r.get("rss_aptly_over_aptvault"), ".1f"), res))
+        widths = [max(len(c), *(len(l[i]) for l in lines)) for i, c in enumerate(cols)]
+        for cells in [cols, ["-" * w for w in widths]] + lines:
+            print("  ".join(c.rjust(w) if 0 < i < 7 else c.ljust(w)
+                            for i, (c, w) in enumerate(zip(cells, widths))).rstrip())
+        fx = d.get("fixtures") or {}
+        if fx:
+            print("setup (untimed, once per tool): " + ", ".join(
+                f"{t} {v['setup_s']:.0f} s" for t, v in fx.items() if v.get("setup_s") is not None))
+        # the targets of the issue (stated for 60,000 packages)
+        ops = d["ops"]
+        t = []
+        c = ops.get("create", {}).get("aptvault", {})
+        if "median_ms" in c:
+            t.append(f"create {c['median_ms']:.1f} ms ({'<' if c['median_ms'] < 20 else '>='} 20 ms)")
+        for op in ("diff", "merge", "filter"):
+            x = ops.get(op, {}).get("time_aptly_over_aptvault")
+            if x is not None:
+                t.append(f"{op} {x:.1f}x ({'>=' if x >= 5 else '<'} 5x)")
+        if t:
+            print("targets (issue: at 60,000): " + "; ".join(t))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--raw", required=True)
@@ -167,6 +287,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out-dir", required=True)
     ap.add_argument("--workdir")
+    ap.add_argument("--fixtures", help="TSV of the snapshot scenarios' shared setups")
     a = ap.parse_args()
     rows = load_rows(a.raw)
     tools = load_tools(a.tools)
@@ -175,6 +296,8 @@ def main():
         print("no results (no usable tool?)")
     else:
         print_table(results, tools)
+    snap = snapshot_summary(results, load_fixtures(a.fixtures), a.out_dir, a.seed)
+    print_snapshots(snap)
     try:
         kernel = platform.release()
         cpu = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
@@ -191,6 +314,7 @@ def main():
         "corpora": {str(s): corpus_stamp(a.out_dir, s, a.seed)
                     for s in sorted({r["size"] for r in rows})},
         "results": results,
+        "snapshots": snap,
     }
     with open(a.json, "w") as f:
         json.dump(doc, f, indent=1)

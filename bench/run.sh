@@ -2,7 +2,8 @@
 # aptvault benchmark: compare aptvault with aptly and reprepro on synthetic corpora.
 #
 # usage: bench/run.sh [--sizes 1000,10000] [--runs 5] [--tools aptvault,aptly,reprepro]
-#                     [--scenarios repo_add] [--seed 1] [--budget 120] [--workdir DIR] [--keep]
+#                     [--scenarios repo_add,snap_create,...] [--seed 1] [--budget 120]
+#                     [--workdir DIR] [--keep]
 #
 # See bench/README.md.  Exits 0 even when a tool is missing or fails (it says so).
 set -uo pipefail
@@ -18,7 +19,7 @@ BUDGET=120              # seconds per (scenario, size, tool): fewer runs (min 3)
 WORK_DIR=""
 KEEP=0
 
-usage() { sed -n '2,8s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit "${1:-0}"; }
+usage() { sed -n '2,9s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit "${1:-0}"; }
 
 while [ $# -gt 0 ]; do
     case $1 in
@@ -76,6 +77,20 @@ if [ -z "$AV_BIN" ]; then
     fi
 fi
 
+# aptvault runs from a private copy made at the start ($SESSION/bin: the front
+# end and the aptvault-FAMILY programs it finds next to itself), so that a
+# rebuild of the tree during a long run cannot mix two builds in one result.
+AV_SRC=$AV_BIN
+freeze_aptvault() {
+    [ -n "$AV_BIN" ] && [ -x "$AV_BIN" ] || return 0
+    local f
+    mkdir -p "$SESSION/bin"
+    for f in "$AV_BIN" "$(dirname "$AV_BIN")"/aptvault-*; do
+        [ -f "$f" ] && [ -x "$f" ] && cp -p "$f" "$SESSION/bin/"
+    done
+    AV_BIN=$SESSION/bin/$(basename "$AV_BIN")
+}
+
 aptvault_probe() {
     if [ -z "$AV_BIN" ] || [ ! -x "$AV_BIN" ]; then echo "not built"; return 1; fi
     local d out
@@ -86,7 +101,17 @@ aptvault_probe() {
         return 1
     fi
     rm -rf "$d"
-    "$AV_BIN" version 2>/dev/null | head -n1 || echo "aptvault (unknown version)"
+    local v bt="" dir
+    v=$("$AV_BIN" version 2>/dev/null | head -n1) || v="aptvault (unknown version)"
+    # the meson build type, when AV_BIN is in a build tree (it matters for timings)
+    dir=$(dirname "$AV_SRC")
+    while [ "$dir" != / ] && [ ! -e "$dir/meson-info/intro-buildoptions.json" ]; do dir=$(dirname "$dir"); done
+    [ "$dir" != / ] && bt=$(python3 -c '
+import json, sys
+o = {x["name"]: x["value"] for x in json.load(open(sys.argv[1]))}
+print("%s, b_ndebug=%s, b_sanitize=%s" % (o.get("buildtype"), o.get("b_ndebug"), o.get("b_sanitize")))
+' "$dir/meson-info/intro-buildoptions.json" 2>/dev/null)
+    echo "$v from $AV_SRC, built $(date -u -r "$(ls -t "$AV_SRC" "$(dirname "$AV_SRC")"/aptvault-* 2>/dev/null | head -n1)" '+%Y-%m-%d %H:%M:%S UTC')${bt:+ (meson build: $bt)}"
 }
 aptvault_init()        { AV_ROOT=$RUN_DIR/root; }
 aptvault_repo_create() { "$AV_BIN" --root="$AV_ROOT" repo create "$1"; }
@@ -100,6 +125,21 @@ print(len(p) if isinstance(p, (list, dict)) else int(p))' 2>/dev/null) && { echo
     "$AV_BIN" --root="$AV_ROOT" repo show "$1" 2>/dev/null |
         sed -n 's/^Number of packages: *\([0-9]*\).*/\1/p' | grep . || echo "?"
 }
+
+# snapshots (see scenario_snap_*); the _cmd variants set CMD for timing
+aptvault_repo_remove()      { local r=$1; shift; "$AV_BIN" --root="$AV_ROOT" repo remove "$r" "$@"; }
+aptvault_snapshot_create()  { "$AV_BIN" --root="$AV_ROOT" snapshot create "$1" from repo "$2"; }
+aptvault_snapshot_drop()    { "$AV_BIN" --root="$AV_ROOT" snapshot drop "$1"; }
+aptvault_snapshot_count() {
+    "$AV_BIN" --root="$AV_ROOT" snapshot show "$1" --json 2>/dev/null |
+        python3 -c 'import json, sys; print(int(json.load(sys.stdin)["packages"]))' 2>/dev/null || echo "?"
+}
+aptvault_snapshot_create_cmd() { CMD=("$AV_BIN" --root="$AV_ROOT" snapshot create "$1" from repo "$2"); }
+aptvault_snapshot_diff_cmd()   { CMD=("$AV_BIN" --root="$AV_ROOT" snapshot diff "$1" "$2"); }
+aptvault_snapshot_merge_cmd()  { CMD=("$AV_BIN" --root="$AV_ROOT" snapshot merge "$@"); }
+aptvault_snapshot_filter_cmd() { CMD=("$AV_BIN" --root="$AV_ROOT" snapshot filter "$1" "$2" "$3" --with-deps); }
+aptvault_snapshot_pull_cmd()   { CMD=("$AV_BIN" --root="$AV_ROOT" snapshot pull "$1" "$2" "$3" "$4"); }
+aptvault_snapshot_verify_cmd() { CMD=("$AV_BIN" --root="$AV_ROOT" snapshot verify "$1"); }
 
 aptly_probe() {
     command -v aptly >/dev/null || { echo "not installed (apt-get install aptly)"; return 1; }
@@ -116,6 +156,20 @@ aptly_count() {
     aptly -config="$APTLY_CONF" repo show "$1" 2>/dev/null |
         sed -n 's/^Number of packages: *\([0-9]*\).*/\1/p' | grep . || echo "?"
 }
+
+aptly_repo_remove()      { local r=$1; shift; aptly -config="$APTLY_CONF" repo remove "$r" "$@"; }
+aptly_snapshot_create()  { aptly -config="$APTLY_CONF" snapshot create "$1" from repo "$2"; }
+aptly_snapshot_drop()    { aptly -config="$APTLY_CONF" snapshot drop "$1"; }
+aptly_snapshot_count() {
+    aptly -config="$APTLY_CONF" snapshot show "$1" 2>/dev/null |
+        sed -n 's/^Number of packages: *\([0-9]*\).*/\1/p' | grep . || echo "?"
+}
+aptly_snapshot_create_cmd() { CMD=(aptly -config="$APTLY_CONF" snapshot create "$1" from repo "$2"); }
+aptly_snapshot_diff_cmd()   { CMD=(aptly -config="$APTLY_CONF" snapshot diff "$1" "$2"); }
+aptly_snapshot_merge_cmd()  { CMD=(aptly -config="$APTLY_CONF" snapshot merge "$@"); }
+aptly_snapshot_filter_cmd() { CMD=(aptly -config="$APTLY_CONF" snapshot filter -with-deps "$1" "$2" "$3"); }
+aptly_snapshot_pull_cmd()   { CMD=(aptly -config="$APTLY_CONF" snapshot pull "$1" "$2" "$3" "$4"); }
+aptly_snapshot_verify_cmd() { CMD=(aptly -config="$APTLY_CONF" snapshot verify "$1"); }
 
 # reprepro: one distribution "bench" (no repository objects of its own, so a
 # "repo" is a codename).  It refuses "all" in Architectures; Architecture: all
@@ -170,6 +224,100 @@ scenario_repo_add() {
     return 0
 }
 
+# Snapshot operations on a repository of N packages, each op its own scenario
+# (snap_create, snap_diff, snap_merge, snap_filter, snap_pull, snap_verify).
+# The state they read is built once per (size, tool), untimed, by snap_fixture
+# and shared by the runs of all snap_* scenarios of that size:
+#   repo "bench" <- the whole corpus; snapshot A
+#   repo remove 0.5% of N (whole names), repo add 0.5% of N new packages
+#   (another seed's corpus); snapshot B             (see snap-delta.py)
+# Ops that create a snapshot use a fresh name per run and drop it afterwards
+# (untimed), so every run sees the same state.
+SNAP_NEEDS=(init repo_create repo_add_cmd repo_remove snapshot_create snapshot_drop snapshot_count)
+
+# snap_fixture TOOL SIZE CORPUS: make $SESSION/shared/SIZE/TOOL ready (once) and
+# point the tool's root variables at it.  Sets SNAP_DELTA.
+snap_fixture() {
+    local tool=$1 size=$2 corpus=$3 run_dir=$RUN_DIR t0 q rc
+    local fx=$SESSION/shared/$size/$tool
+    SNAP_DELTA=$OUT_DIR/snapdelta-$size-s$SEED
+    mkdir -p "$fx"
+    RUN_DIR=$fx; "${tool}_init"; RUN_DIR=$run_dir
+    [ -e "$fx/ready" ] && return 0
+    if [ -e "$fx/failed" ]; then
+        echo "(setup of the shared $tool root failed earlier, see above)" >>"$RUN_DIR/log"
+        return 1
+    fi
+    t0=$EPOCHREALTIME
+    python3 "$BENCH_DIR/snap-delta.py" "$corpus" "$SNAP_DELTA" --seed "$SEED" -q >>"$fx/log" 2>&1 &&
+        mapfile -t q <"$SNAP_DELTA/remove.queries"
+    rc=$?
+    if [ $rc = 0 ]; then
+        {
+            "${tool}_repo_create" bench &&
+                "${tool}_repo_add_cmd" bench "$corpus" && "${CMD[@]}" &&
+                "${tool}_snapshot_create" A bench &&
+                "${tool}_repo_remove" bench "${q[@]}" &&
+                "${tool}_repo_add_cmd" bench "$SNAP_DELTA/add" && "${CMD[@]}" &&
+                "${tool}_snapshot_create" B bench
+        } >>"$fx/log" 2>&1
+        rc=$?
+    fi
+    if [ $rc != 0 ]; then
+        touch "$fx/failed"
+        { echo "setup of the shared $tool root failed:"; tail -n 5 "$fx/log"; } >>"$RUN_DIR/log"
+        return 1
+    fi
+    local secs a b
+    secs=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+    a=$("${tool}_snapshot_count" A) b=$("${tool}_snapshot_count" B)
+    printf '%s\t%s\t%s\t%s\t%s\n' "$size" "$tool" "$secs" "$a" "$b" >>"$SESSION/fixtures.tsv"
+    printf ' [setup %ss: A %s, B %s packages]' "$secs" "$a" "$b"
+    touch "$fx/ready"
+}
+
+# snap_op TOOL SIZE CORPUS OP: the common body of the snap_* scenarios.
+snap_op() {
+    local tool=$1 size=$2 corpus=$3 op=$4 name q rc
+    have "$tool" "${SNAP_NEEDS[@]}" "snapshot_${op}_cmd" || return 2
+    snap_fixture "$tool" "$size" "$corpus" || return 1
+    name=${op}_${RUN_DIR##*.}          # fresh per run
+    case $op in
+        create) "${tool}_snapshot_create_cmd" "$name" bench ;;
+        diff)   "${tool}_snapshot_diff_cmd" A B ;;
+        merge)  "${tool}_snapshot_merge_cmd" "$name" A B ;;
+        filter) q=$(head -n1 "$SNAP_DELTA/filter.query")
+                "${tool}_snapshot_filter_cmd" A "$name" "$q" ;;
+        pull)   q=$(head -n1 "$SNAP_DELTA/pull.query")
+                "${tool}_snapshot_pull_cmd" A B "$name" "$q" ;;
+        verify) "${tool}_snapshot_verify_cmd" A ;;
+    esac
+    : >"$RUN_DIR/log"
+    timed "${CMD[@]}"
+    rc=$?
+    case $op in
+        diff)
+            COUNT=$(grep -c '^[-+!] ' "$RUN_DIR/log")
+            NOTE="packages = diff lines" ;;
+        verify)
+            # aptvault exits 1 when dependencies are missing, aptly 0
+            [ $rc = 1 ] && grep -q '^Missing dependencies' "$RUN_DIR/log" && rc=0
+            COUNT=$(sed -n '/^Missing dependencies/,$p' "$RUN_DIR/log" | grep -c '^  ')
+            NOTE="packages = missing dependencies reported" ;;
+        *)
+            [ $rc = 0 ] && COUNT=$("${tool}_snapshot_count" "$name")
+            [ "$op" = create ] || NOTE="packages = in the new snapshot"
+            "${tool}_snapshot_drop" "$name" >>"$SESSION/shared/$size/$tool/log" 2>&1 ;;
+    esac
+    return $rc
+}
+scenario_snap_create() { snap_op "$@" create; }
+scenario_snap_diff()   { snap_op "$@" diff; }
+scenario_snap_merge()  { snap_op "$@" merge; }
+scenario_snap_filter() { snap_op "$@" filter; }
+scenario_snap_pull()   { snap_op "$@" pull; }
+scenario_snap_verify() { snap_op "$@" verify; }
+
 # ----------------------------------------------------------------- machinery
 have() {
     local tool=$1 f; shift
@@ -191,22 +339,48 @@ timed() {
 
 say() { printf '%s\n' "$*"; }
 
+# disk_check SIZE CORPUS_DIR: is there room for the corpus (unless cached) and
+# one root per active tool (the snap_* scenarios keep one per tool at a time)?
+# A corpus file is ~8.5 KB; a root holds a copy of the files in its pool.
+disk_check() {
+    local size=$1 corpus=$2 per_mb need_out need_work free_out free_work
+    per_mb=$(( size * 9 / 1000 + 50 ))
+    need_out=0; [ -e "$corpus/.corpus-stamp" ] || need_out=$per_mb
+    need_work=$(( per_mb * ${#ACTIVE[@]} + 200 ))
+    free_out=$(df -Pm "$OUT_DIR" | awk 'NR == 2 { print $4 }')
+    free_work=$(df -Pm "$WORK_DIR" | awk 'NR == 2 { print $4 }')
+    if [ "$(stat -c %d "$OUT_DIR")" = "$(stat -c %d "$WORK_DIR")" ]; then
+        need_work=$(( need_work + need_out )); need_out=0
+    fi
+    if [ "$free_out" -lt "$need_out" ] || [ "$free_work" -lt "$need_work" ]; then
+        say "size $size: not enough disk space: needs about ${need_work} MB in $WORK_DIR" \
+            "(${free_work} MB free) and ${need_out} MB in $OUT_DIR (${free_out} MB free); skipped"
+        return 1
+    fi
+}
+
 IFS=, read -ra SIZE_LIST <<<"$SIZES"
 IFS=, read -ra TOOL_LIST <<<"$TOOLS"
 if [ -z "$SCENARIOS" ]; then
     SCEN_LIST=()
     for f in $(declare -F | awk '{print $3}' | grep '^scenario_'); do SCEN_LIST+=("${f#scenario_}"); done
 else
-    IFS=, read -ra SCEN_LIST <<<"$SCENARIOS"
+    # a name without a scenario of its own stands for its group: snap = snap_*
+    SCEN_LIST=()
+    IFS=, read -ra req <<<"$SCENARIOS"
+    for s in "${req[@]}"; do
+        if declare -F "scenario_$s" >/dev/null; then SCEN_LIST+=("$s"); continue; fi
+        group=$(declare -F | awk '{print $3}' | grep "^scenario_${s}_" | sed 's/^scenario_//')
+        [ -n "$group" ] || { echo "run.sh: no scenario '$s'" >&2; exit 2; }
+        SCEN_LIST+=($group)
+    done
 fi
-for s in "${SCEN_LIST[@]}"; do
-    declare -F "scenario_$s" >/dev/null || { echo "run.sh: no scenario '$s'" >&2; exit 2; }
-done
 for s in "${SIZE_LIST[@]}"; do
     case $s in ''|*[!0-9]*|0) echo "run.sh: bad size '$s'" >&2; exit 2 ;; esac
 done
 
 # Probe tools once.
+freeze_aptvault
 ACTIVE=()
 for tool in "${TOOL_LIST[@]}"; do
     if ! declare -F "${tool}_probe" >/dev/null; then
@@ -220,10 +394,12 @@ for tool in "${TOOL_LIST[@]}"; do
         say "$tool: $info — skipped"
     fi
 done
-say "cores: $(nproc), runs: $RUNS, workdir: $WORK_DIR"
+say "cores: $(nproc), runs: $RUNS, workdir: $WORK_DIR ($(df -Pm "$WORK_DIR" | awk 'NR == 2 { print $4 }') MB free)"
+: >"$SESSION/fixtures.tsv"
 
 for size in "${SIZE_LIST[@]}"; do
     corpus=$OUT_DIR/corpus-$size-s$SEED
+    disk_check "$size" "$corpus" || continue
     t0=$EPOCHREALTIME
     if ! python3 "$BENCH_DIR/gen-corpus.py" "$size" "$corpus" --seed "$SEED" -q; then
         say "corpus $size: generation failed"; continue
@@ -231,7 +407,7 @@ for size in "${SIZE_LIST[@]}"; do
     say "corpus $size: $corpus ($(du -sh "$corpus" | cut -f1), ready in $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.1f", b-a}')s)"
     for scen in "${SCEN_LIST[@]}"; do
         for tool in "${ACTIVE[@]}"; do
-            printf '  %-10s %-6s %-9s' "$scen" "$size" "$tool"
+            printf '  %-11s %-6s %-9s' "$scen" "$size" "$tool"
             spent=0
             for ((run = 1; run <= RUNS; run++)); do
                 if [ "$run" -gt 3 ] && awk -v s="$spent" -v w="$WALL" -v b="$BUDGET" \
@@ -257,7 +433,11 @@ for size in "${SIZE_LIST[@]}"; do
                     [ "$KEEP" = 0 ] && rm -rf "$RUN_DIR"; RUN_DIR=""
                     break
                 fi
-                printf ' %6.2fs' "$WALL"
+                if awk -v w="$WALL" 'BEGIN { exit !(w < 1) }'; then
+                    printf ' %5.1fms' "$(awk -v w="$WALL" 'BEGIN { print w * 1000 }')"
+                else
+                    printf ' %6.2fs' "$WALL"
+                fi
                 spent=$(awk -v s="$spent" -v w="$WALL" 'BEGIN { print s + w }')
                 printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\tok\t%s\t%s\t%s\n' "$scen" "$size" "$tool" "$run" \
                     "$WALL" "$RSS_KB" "$COUNT" "$(printf '%s' "$NOTE" | tr '\t' ' ')" "$LAST_CMD" \
@@ -268,12 +448,15 @@ for size in "${SIZE_LIST[@]}"; do
             [ $rc = 0 ] && printf '\n'
         done
     done
+    # roots shared by the runs of one size (snap_* scenarios)
+    [ "$KEEP" = 0 ] && rm -rf "$SESSION/shared/$size"
 done
 
 STAMP=$(date +%Y%m%d-%H%M%S)
 JSON=$OUT_DIR/results-$STAMP.json
 echo
 python3 "$BENCH_DIR/report.py" --raw "$RAW" --tools "$TOOLINFO" --json "$JSON" \
-    --runs "$RUNS" --seed "$SEED" --out-dir "$OUT_DIR" --workdir "$WORK_DIR"
+    --runs "$RUNS" --seed "$SEED" --out-dir "$OUT_DIR" --workdir "$WORK_DIR" \
+    --fixtures "$SESSION/fixtures.tsv"
 [ "$KEEP" = 1 ] && say "kept run directories under $SESSION"
 exit 0
