@@ -54,7 +54,9 @@ int av_dep_format(av_buf *out, const av_dep *d);
 typedef struct av_pkgset av_pkgset;
 
 int av_pkgset_new(av_pkgset **out);
-/* Every package of a package-list tree (each blob read once). */
+/* Every package of a package-list tree, each blob read once.  A big list
+ * is read by a few threads, each with its own av_store on s's root, so
+ * those reads do not count in s's stats. */
 int av_pkgset_load(av_pkgset **out, av_store *s, const git_oid *list);
 void av_pkgset_free(av_pkgset *set);
 
@@ -100,10 +102,12 @@ int av_pkgset_search(const av_pkgset *set, const av_dep *d, const char *arch,
 /* Unsatisfied dependencies of every package in set, looking for
  * providers in set and in the extra sets (aptly's snapshot verify).
  * Architectures default to those of set, "source" included.  cb gets the
- * missing dependencies formatted as aptly prints them, sorted; like
- * aptly, each is reported once per architecture checked, so one with an
- * explicit architecture ("x (= 1) [source]" from an "all" package) can
- * come twice.  AV_EINVALID if there is no architecture to check. */
+ * missing dependencies formatted as aptly prints them, sorted, exactly as
+ * aptly 1.5 reports them: once per architecture checked (so one with an
+ * explicit architecture, "x (= 1) [source]" from an "all" package, can
+ * come twice), and not at all after being found missing in a group that
+ * another alternative satisfied (see deps.c).  AV_EINVALID if there is no
+ * architecture to check. */
 typedef int (*av_missing_cb)(const char *dep, void *payload);
 int av_deps_verify(const av_pkgset *set, const av_pkgset *const *extra, size_t nextra,
 		   const av_dep_opts *o, av_missing_cb cb, void *payload);
