@@ -221,38 +221,42 @@ int av_repo_edit(av_ctx *c, const char *name, const av_repo_settings *set)
 	return rc;
 }
 
-int av_repo_rename(av_ctx *c, const char *from, const char *to)
+int av_resource_rename(av_ctx *c, const char *kind, const char *from, const char *to)
 {
+	av_txn_opts o = { c->lock_timeout, c->command };
 	av_txn *t = NULL;
 	git_oid old, clash;
 	int rc;
 
-	if ((rc = av_name_check(KIND, to)) || (rc = begin(c, &t)) ||
-	    (rc = av_txn_declare(t, KIND, from, AV_LOCK_EXCLUSIVE)) ||
-	    (rc = av_txn_declare(t, KIND, to, AV_LOCK_EXCLUSIVE)) ||
+	if ((rc = av_name_check(kind, to)) || (rc = av_txn_begin(&t, c->store, &o)) ||
+	    (rc = av_txn_declare(t, kind, from, AV_LOCK_EXCLUSIVE)) ||
+	    (rc = av_txn_declare(t, kind, to, AV_LOCK_EXCLUSIVE)) ||
 	    (rc = av_txn_lock(t)))
 		goto done;
-	if ((rc = av_txn_read(t, KIND, from, &old)) == AV_ENOTFOUND) {
-		rc = not_found(from);
+	if ((rc = av_txn_read(t, kind, from, &old)) == AV_ENOTFOUND) {
+		rc = av_error_set(AV_ENOTFOUND, "%s '%s' does not exist; see 'aptvault %s "
+				  "list'", kind, from, kind);
 		goto done;
 	}
 	if (rc)
 		goto done;
-	rc = av_txn_read(t, KIND, to, &clash);
-	if (rc == 0) {
-		rc = av_error_set(AV_EEXISTS, "cannot rename repo '%s': repo '%s' already "
-				  "exists", from, to);
+	if ((rc = av_txn_read(t, kind, to, &clash)) == 0) {
+		rc = av_error_set(AV_EEXISTS, "cannot rename %s '%s': %s '%s' already "
+				  "exists", kind, from, kind, to);
 		goto done;
 	}
-	if (rc != AV_ENOTFOUND)
-		goto done;
-	if ((rc = av_txn_stage(t, KIND, to, &old)) ||
-	    (rc = av_txn_stage(t, KIND, from, NULL)))
+	if (rc != AV_ENOTFOUND || (rc = av_txn_stage(t, kind, to, &old)) ||
+	    (rc = av_txn_stage(t, kind, from, NULL)))
 		goto done;
 	rc = av_txn_commit(t, c->command);
 done:
 	av_txn_free(t);
 	return rc;
+}
+
+int av_repo_rename(av_ctx *c, const char *from, const char *to)
+{
+	return av_resource_rename(c, KIND, from, to);
 }
 
 int av_repo_drop(av_ctx *c, const char *name, int force)

@@ -205,34 +205,7 @@ done:
 
 int av_snapshot_rename(av_ctx *c, const char *from, const char *to)
 {
-	av_txn_opts o = { c->lock_timeout, c->command };
-	av_txn *t = NULL;
-	git_oid old, clash;
-	int rc;
-
-	if ((rc = av_name_check(KIND, to)) || (rc = av_txn_begin(&t, c->store, &o)) ||
-	    (rc = av_txn_declare(t, KIND, from, AV_LOCK_EXCLUSIVE)) ||
-	    (rc = av_txn_declare(t, KIND, to, AV_LOCK_EXCLUSIVE)) ||
-	    (rc = av_txn_lock(t)))
-		goto done;
-	if ((rc = av_txn_read(t, KIND, from, &old)) == AV_ENOTFOUND) {
-		rc = not_found(KIND, from);
-		goto done;
-	}
-	if (rc)
-		goto done;
-	if ((rc = av_txn_read(t, KIND, to, &clash)) == 0) {
-		rc = av_error_set(AV_EEXISTS, "cannot rename snapshot '%s': snapshot '%s' "
-				  "already exists", from, to);
-		goto done;
-	}
-	if (rc != AV_ENOTFOUND || (rc = av_txn_stage(t, KIND, to, &old)) ||
-	    (rc = av_txn_stage(t, KIND, from, NULL)))
-		goto done;
-	rc = av_txn_commit(t, c->command);
-done:
-	av_txn_free(t);
-	return rc;
+	return av_resource_rename(c, KIND, from, to);
 }
 
 /* Snapshots made from snapshot `name` (found by name, or by its state,

@@ -44,6 +44,10 @@ int av_repo_create_from_snapshot(av_ctx *c, const char *name, const av_repo_sett
 /* A resource's current state by kind ("repo", "mirror", "snapshot"), no
  * lock; AV_ENOTFOUND names it the way users do. */
 int av_resource_open(av_ctx *c, const char *kind, const char *name, av_state **out);
+/* Rename a resource of any kind: both names locked, the new one must be
+ * free; the new ref is created before the old one goes (a crash between
+ * leaves both names, never neither). */
+int av_resource_rename(av_ctx *c, const char *kind, const char *from, const char *to);
 /* The repo's current state (no lock). AV_ENOTFOUND names the repo. */
 int av_repo_open(av_ctx *c, const char *name, av_state **out);
 int av_repo_names(av_ctx *c, char ***names, size_t *n);
