@@ -296,6 +296,11 @@ static int merge_two(const ref *const *l, size_t ll, const ref *const *r, size_t
 	return 0;
 }
 
+static int key_cmp(const void *a, const void *b)
+{
+	return strcmp((*(const ref *const *)a)->key, (*(const ref *const *)b)->key);
+}
+
 /* aptly's FilterLatestRefs: of consecutive refs with one name+arch, keep
  * the highest version. */
 static size_t keep_latest(const ref **v, size_t n)
@@ -356,6 +361,10 @@ int av_list_merge(av_store *s, const git_oid *lists, size_t n, av_merge_mode mod
 		goto done;
 	if (mode == AV_MERGE_LATEST)
 		nacc = keep_latest(acc, nacc);
+	/* In key order every insertion into a bucket is an append; in aptly's
+	 * order each one moved half a bucket (quadratic in bucket size). */
+	if (nacc)
+		qsort(acc, nacc, sizeof(*acc), key_cmp);
 	if ((rc = av_plist_open(&l, s, NULL)))
 		goto done;
 	for (size_t i = 0; i < nacc && !rc; i++) {
