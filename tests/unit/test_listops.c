@@ -249,3 +249,19 @@ Test(listops, diff_of_a_one_package_change_reads_one_bucket_per_side)
 	cr_assert_eq(av_store_stats_get(store)->objects_read, 4, "read %lu objects",
 		     av_store_stats_get(store)->objects_read);
 }
+
+/*
+ * aptly's merge appends the rest of the left list as soon as the right
+ * list is exhausted, without its override check: an overridden package's
+ * other versions survive when nothing follows on the right.  Results must
+ * equal aptly's, so this is kept (and any per-bucket shortcut must keep
+ * it too: the previous test is the case where something does follow).
+ */
+Test(listops, merge_keeps_aptlys_behaviour_when_the_right_list_ends)
+{
+	git_oid l[2];
+
+	l[0] = list_of((const char *[]){ "a_1.0_amd64", "a_1.1_amd64", NULL });
+	l[1] = list_of((const char *[]){ "a_0.9_amd64", NULL });
+	merged(AV_MERGE_REPLACE, l, 2, "a_0.9_amd64 a_1.1_amd64");
+}
