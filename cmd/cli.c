@@ -303,9 +303,10 @@ static int flag_or_config(cli *c, const char *flag, const char *key)
 	return v ? !strcmp(v, "true") : av_config_bool(cli_config(c), key);
 }
 
-void cli_dep_opts_init(cli *c, cli_dep_opts *d)
+int cli_dep_opts_init(cli *c, cli_dep_opts *d)
 {
 	const char *a = cli_value(c, "architectures");
+	const char *policy = cli_value(c, "dep-policy");
 	size_t n = 0;
 
 	memset(d, 0, sizeof(*d));
@@ -331,6 +332,13 @@ void cli_dep_opts_init(cli *c, cli_dep_opts *d)
 	}
 	d->archs[n] = NULL;
 	d->o.architectures = n ? d->archs : NULL;
+	if (!policy && cli_config(c))
+		policy = av_config_str(cli_config(c), "dependencyPolicy");
+	if (policy && strcmp(policy, "aptly") && strcmp(policy, "debian"))
+		return cli_usage(c, "dependency policy must be 'aptly' or 'debian', not '%s'",
+				 policy);
+	d->o.debian_policy = policy && !strcmp(policy, "debian");
+	return 0;
 }
 
 void cli_dep_opts_dispose(cli_dep_opts *d)

@@ -103,7 +103,9 @@ void cli_printer_dispose(cli_printer *p);
 	{ "dep-follow-all-variants", OPT_FLAG, NULL, "follow every alternative of " \
 	  "'a | b', not the first satisfiable one" }, \
 	{ "architectures", OPT_VALUE, "LIST", "comma-separated architectures to " \
-	  "resolve for (default: those present)" }
+	  "resolve for (default: those present)" }, \
+	{ "dep-policy", OPT_VALUE, "aptly|debian", "match dependencies as aptly 1.5 " \
+	  "does (default) or as dpkg does: versioned Provides, Multi-Arch, :native" }
 
 typedef struct cli_dep_opts {
 	av_dep_opts o;
@@ -111,7 +113,8 @@ typedef struct cli_dep_opts {
 	const char *archs[64];
 } cli_dep_opts;
 
-void cli_dep_opts_init(cli *c, cli_dep_opts *d);
+/* 0, or a usage error's exit code (bad --dep-policy). */
+int cli_dep_opts_init(cli *c, cli_dep_opts *d);
 void cli_dep_opts_dispose(cli_dep_opts *d);
 
 /* Print (pretty) and free a JSON document; returns an exit code. */

@@ -386,7 +386,12 @@ static int copy_or_move(cli *c, int argc, char **argv, int move)
 		return rc;
 	cli_printer_init(&p, c, dry ? (move ? "would move " : "would copy ") :
 			 (move ? "moving " : "copying "));
-	cli_dep_opts_init(c, &d);
+	if ((rc = cli_dep_opts_init(c, &d))) {
+		cli_dep_opts_dispose(&d);
+		cli_printer_dispose(&p);
+		av_query_free(q);
+		return rc;
+	}
 	rc = av_repo_copy(ctx, argv[0], argv[1], q, move, dry,
 			  cli_flag(c, "with-deps") ? &d.o : NULL, cli_print_pkg, &p, &chg);
 	cli_dep_opts_dispose(&d);

@@ -270,7 +270,11 @@ static int cmd_search(cli *c, int argc, char **argv)
 		return cli_exit_code(c);
 	if (argc > 1 && (rc = cli_queries(c, argc - 1, argv + 1, &q)))
 		return rc;
-	cli_dep_opts_init(c, &d);
+	if ((rc = cli_dep_opts_init(c, &d))) {
+		cli_dep_opts_dispose(&d);
+		av_query_free(q);
+		return rc;
+	}
 	cli_printer_init(&p, c, NULL);
 	if ((rc = av_snapshot_open(ctx, argv[0], &st)))
 		goto done;
@@ -516,7 +520,11 @@ static int cmd_filter(cli *c, int argc, char **argv)
 		return cli_exit_code(c);
 	if ((rc = cli_queries(c, argc - 2, argv + 2, &f.q)))
 		return rc;
-	cli_dep_opts_init(c, &d);
+	if ((rc = cli_dep_opts_init(c, &d))) {
+		cli_dep_opts_dispose(&d);
+		av_query_free(f.q);
+		return rc;
+	}
 	f.d = &d;
 	snprintf(desc, sizeof(desc), "Filtered '%s', query was: '%s'", argv[0], argv[2]);
 	rc = av_snapshot_derive(ctx, argv[1], (const char *const *)argv, 1, "filter",
@@ -614,7 +622,10 @@ static int cmd_pull(cli *c, int argc, char **argv)
 		rc = cli_queries(c, 1, argv + 3 + i, &j.q[i]);
 	if (rc)
 		goto done;
-	cli_dep_opts_init(c, &d);
+	if ((rc = cli_dep_opts_init(c, &d))) {
+		cli_dep_opts_dispose(&d);
+		goto done;
+	}
 	j.o.no_deps = cli_flag(c, "no-deps");
 	j.o.no_remove = cli_flag(c, "no-remove");
 	j.o.all_matches = cli_flag(c, "all-matches");
@@ -683,7 +694,10 @@ static int cmd_verify(cli *c, int argc, char **argv)
 
 	if (!ctx)
 		return cli_exit_code(c);
-	cli_dep_opts_init(c, &d);
+	if ((rc = cli_dep_opts_init(c, &d))) {
+		cli_dep_opts_dispose(&d);
+		return rc;
+	}
 	if (!(sets = calloc((size_t)argc, sizeof(*sets)))) {
 		rc = av_error_set(AV_ERROR, "out of memory");
 		goto done;

@@ -25,6 +25,7 @@ static const struct setting {
 	{ "gpgKeys", T_STRLIST, "[]", "keys that sign publications" },
 	{ "gpgKeyring", T_STR, "\"\"", "keyring to verify signatures against" },
 	{ "importThreads", T_NUM, "0", "threads reading packages; 0 uses every core" },
+	{ "dependencyPolicy", T_STR, "\"aptly\"", "how dependencies match: aptly or debian" },
 };
 
 static const struct setting *find_setting(const char *key)

@@ -98,6 +98,24 @@ run "$AV" snapshot search f1
 check "  keeps the matches (and Architecture: all, as aptly)" \
 	test "$(sort "$T/out" | tr '\n' ' ')" = "a_1.0_amd64 a_1.1_amd64 b_2.0_all "
 
+# dependency policy: aptly 1.5 ignores versioned Provides; dpkg honours them
+"$AV" repo create virt >/dev/null
+mkdir -p "$T/vp"
+cp "$(mkdeb app 1.0 amd64 'Depends: mail-agent (>= 2)')" "$T/vp/"
+cp "$(mkdeb mta 1.0 amd64 'Provides: mail-agent (= 2.5)')" "$T/vp/"
+"$AV" repo add virt "$T/vp" >/dev/null
+"$AV" snapshot create vs from repo virt >/dev/null
+expect_rc "verify (aptly policy): a versioned Provides satisfies nothing" 1 \
+	"$AV" snapshot verify vs
+check "  it names the dependency as aptly does" grep -q "mail-agent (>= 2) \[amd64\]" "$T/out"
+expect_rc "verify --dep-policy=debian: the versioned Provides satisfies it" 0 \
+	"$AV" snapshot verify vs --dep-policy=debian
+echo '{"dependencyPolicy": "debian"}' >"$APTVAULT_ROOT/aptvault.json"
+expect_rc "  and so does the dependencyPolicy key" 0 "$AV" snapshot verify vs
+rm "$APTVAULT_ROOT/aptvault.json"
+expect_err "a bad policy is a usage error" 2 "must be 'aptly' or 'debian'" \
+	"$AV" snapshot verify vs --dep-policy=strict
+
 # rename and drop
 expect_rc "rename" 0 "$AV" snapshot rename s2 second
 expect_err "rename onto an existing name" 1 "already exists" "$AV" snapshot rename second s1

@@ -101,11 +101,12 @@ Test(config, defaults_when_no_file_exists)
 	cr_assert_eq(av_config_bool(c, "dependencyFollowAllVariants"), 0);
 	cr_assert_eq(av_config_bool(c, "dependencyFollowSource"), 0);
 	cr_assert_str_eq(av_config_str(c, "gpgKeyring"), "");
+	cr_assert_str_eq(av_config_str(c, "dependencyPolicy"), "aptly");
 	cr_assert(cJSON_IsArray(av_config_get(c, "architectures")));
 	cr_assert_eq(cJSON_GetArraySize(av_config_get(c, "architectures")), 0);
 	cr_assert(cJSON_IsArray(av_config_get(c, "gpgKeys")));
 	/* Every known key is present in the effective settings. */
-	cr_assert_eq(cJSON_GetArraySize(c->values), 12);
+	cr_assert_eq(cJSON_GetArraySize(c->values), 13);
 	cr_assert_null(av_config_get(c, "noSuchKey"));
 	av_config_free(c);
 	free(want);
