@@ -17,6 +17,7 @@
 #include "aptvault/pool.h"
 #include "aptvault/buf.h"
 #include "aptvault/lock.h"
+#include "aptvault/failpoint.h"
 #include "internal.h"
 
 typedef enum { F_DEB, F_UDEB, F_DSC } ftype;
@@ -272,6 +273,9 @@ static int store_job(av_store *s, job *j, av_import_item *it)
 	git_oid contents;
 	int rc;
 
+	if (av_failpoint("import-store"))
+		return av_error_set(AV_EIO, "cannot store '%s': injected failure "
+				    "(failpoint import-store)", j->path);
 	if (j->contents) {
 		char hex[GIT_OID_HEXSZ + 1];
 		if ((rc = av_store_blob_write(s, &contents, j->contents, j->contents_len)))
@@ -345,13 +349,17 @@ static int consume(av_store *s, work *w, av_import *imp, const av_import_opts *o
 		await(w, j);
 		if (j->rc) {
 			add_error(js, "  %s: %s\n", j->path, j->error ? j->error : "failed");
-		} else if (!js->nerrors && !rc) {
-			if ((rc = store_job(s, j, &imp->items[imp->n])))
-				atomic_store(&w->next, js->n);	/* stop claiming */
-			else
+		} else if (!js->nerrors) {
+			if (!(rc = store_job(s, j, &imp->items[imp->n])))
 				imp->n++;
 			if (!rc && av_store_buffered(s) > FLUSH_BYTES)
 				rc = av_store_flush(s);
+			if (rc) {
+				/* Stop claiming and stop waiting: jobs nobody claims
+				 * would never finish.  The caller joins the workers. */
+				atomic_store(&w->next, js->n);
+				break;
+			}
 		}
 		if (o && o->progress)
 			o->progress(o->progress_payload, i + 1, js->n);

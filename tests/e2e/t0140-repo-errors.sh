@@ -53,6 +53,12 @@ APTVAULT_FAILPOINTS=store-pack run "$AV" repo add r "$T/many"
 check "failpoint store-pack: exit 1" test "$rc" -eq 1
 check "failpoint store-pack: the failure is named" grep -q "failpoint store-pack" "$T/err"
 check "failpoint store-pack: the state is unchanged" test "$(repo_state r)" = "$s0"
+# A store failure half way through a batch stops the import (it must not
+# wait for files nobody reads any more) and changes nothing.
+APTVAULT_FAILPOINTS=import-store=3 run timeout 60 "$AV" repo add r "$T/many"
+check "failpoint import-store: exit 1, no hang" test "$rc" -eq 1
+check "failpoint import-store: the failure is named" grep -q "failpoint import-store" "$T/err"
+check "failpoint import-store: the state is unchanged" test "$(repo_state r)" = "$s0"
 expect_rc "the next attempt succeeds" 0 "$AV" repo add r "$T/many" "$new"
 check "with every package" test "$(repo_count r)" -eq 14
 
