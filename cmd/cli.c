@@ -400,6 +400,20 @@ void cli_printer_dispose(cli_printer *p)
 	p->array = NULL;
 }
 
+int cli_rename(cli *c, const char *kind, char **argv)
+{
+	av_ctx *ctx = cli_ctx(c);
+	int rc;
+
+	if (!ctx)
+		return cli_exit_code(c);
+	if ((rc = av_resource_rename(ctx, kind, argv[0], argv[1])))
+		return cli_fail(c, rc);
+	if (!cli_quiet(c))
+		printf("%s '%s' renamed to '%s'\n", kind, argv[0], argv[1]);
+	return 0;
+}
+
 int cli_print_json(cli *c, cJSON *doc)
 {
 	char *text = doc ? cJSON_Print(doc) : NULL;

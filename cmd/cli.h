@@ -117,6 +117,9 @@ typedef struct cli_dep_opts {
 int cli_dep_opts_init(cli *c, cli_dep_opts *d);
 void cli_dep_opts_dispose(cli_dep_opts *d);
 
+/* The rename verb of any family: kind is "repo", "snapshot", ... */
+int cli_rename(cli *c, const char *kind, char **argv);
+
 /* Print (pretty) and free a JSON document; returns an exit code. */
 int cli_print_json(cli *c, cJSON *doc);
 /* The exit code of the last failure. */

@@ -242,17 +242,8 @@ static int cmd_edit(cli *c, int argc, char **argv)
 
 static int cmd_rename(cli *c, int argc, char **argv)
 {
-	av_ctx *ctx = cli_ctx(c);
-	int rc;
-
 	(void)argc;
-	if (!ctx)
-		return cli_exit_code(c);
-	if ((rc = av_repo_rename(ctx, argv[0], argv[1])))
-		return cli_fail(c, rc);
-	if (!cli_quiet(c))
-		printf("repo '%s' renamed to '%s'\n", argv[0], argv[1]);
-	return 0;
+	return cli_rename(c, "repo", argv);
 }
 
 static const cli_opt drop_opts[] = {

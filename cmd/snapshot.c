@@ -303,17 +303,8 @@ done:
 
 static int cmd_rename(cli *c, int argc, char **argv)
 {
-	av_ctx *ctx = cli_ctx(c);
-	int rc;
-
 	(void)argc;
-	if (!ctx)
-		return cli_exit_code(c);
-	if ((rc = av_snapshot_rename(ctx, argv[0], argv[1])))
-		return cli_fail(c, rc);
-	if (!cli_quiet(c))
-		printf("snapshot '%s' renamed to '%s'\n", argv[0], argv[1]);
-	return 0;
+	return cli_rename(c, "snapshot", argv);
 }
 
 static const cli_opt drop_opts[] = {
