@@ -1,6 +1,7 @@
 /* repo.c - local repositories (see repo.h). */
 #include <stdio.h>
 #include "aptvault/repo.h"
+#include "aptvault/publish.h"
 #include "aptvault/plist.h"
 #include "aptvault/txn.h"
 #include "aptvault/deps.h"
@@ -265,13 +266,20 @@ int av_repo_drop(av_ctx *c, const char *name, int force)
 	git_oid oid;
 	int rc;
 
-	(void)force;	/* nothing can hold a repo yet: publishing comes later */
 	if ((rc = begin(c, &t)) || (rc = av_txn_declare(t, KIND, name, AV_LOCK_EXCLUSIVE)) ||
 	    (rc = av_txn_lock(t)))
 		goto done;
 	if ((rc = av_txn_read(t, KIND, name, &oid)) == AV_ENOTFOUND) {
 		rc = not_found(name);
 		goto done;
+	}
+	if (!rc && !force) {
+		/* Published content stays pinned; 'publish update' would fail. */
+		av_buf where = AV_BUF_INIT;
+		if ((rc = av_publish_users(c, KIND, name, NULL, &where)) == 1)
+			rc = av_error_set(AV_ECONFLICT, "repo '%s' is published at %s; use "
+					  "--force to drop it anyway", name, where.ptr);
+		av_buf_dispose(&where);
 	}
 	if (rc || (rc = av_txn_stage(t, KIND, name, NULL)))
 		goto done;

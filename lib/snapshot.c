@@ -5,6 +5,7 @@
 #include "aptvault/txn.h"
 #include "aptvault/deps.h"
 #include "aptvault/plist.h"
+#include "aptvault/publish.h"
 #include "internal.h"
 
 static const char KIND[] = "snapshot";
@@ -266,6 +267,18 @@ int av_snapshot_drop(av_ctx *c, const char *name, int force)
 	}
 	if (rc)
 		goto done;
+	/* A published distribution pins the content, but 'publish update'
+	 * and 'show' name the snapshot: never drop it under them.  Publishing
+	 * holds the snapshot's lock shared, so this check cannot race one. */
+	if (!(rc = av_publish_users(c, KIND, name, &oid, &kids)) || rc == 1) {
+		if (rc == 1) {
+			rc = av_error_set(AV_ECONFLICT, "snapshot '%s' is published at %s; "
+					  "switch or drop those first", name, kids.ptr);
+			goto done;
+		}
+	} else {
+		goto done;
+	}
 	/* Derived snapshots pinned the content they took, so dropping only
 	 * loses the lineage name; still, aptly asks for --force. */
 	if (!force && !(rc = children_of(c, name, &oid, &kids)) && kids.len) {

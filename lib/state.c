@@ -46,6 +46,8 @@ int av_state_load(av_state **out, av_store *s, const git_oid *commit_oid)
 	st->time = (long long)git_commit_time(commit);
 	if ((te = git_tree_entry_byname(tree, "packages")))
 		git_oid_cpy(&st->packages, git_tree_entry_id(te));
+	if ((te = git_tree_entry_byname(tree, "aux")))
+		git_oid_cpy(&st->aux, git_tree_entry_id(te));
 	if (!(te = git_tree_entry_byname(tree, "meta.json"))) {
 		rc = av_error_set(AV_EINVALID, "state %s has no meta.json",
 				  git_oid_tostr_s(commit_oid));
@@ -105,6 +107,8 @@ int av_state_write(av_store *s, const av_state *st, const char *message, git_oid
 		err = git_treebuilder_insert(NULL, tb, "packages", &st->packages,
 					     GIT_FILEMODE_TREE);
 	}
+	if (err >= 0 && !git_oid_is_zero(&st->aux))
+		err = git_treebuilder_insert(NULL, tb, "aux", &st->aux, GIT_FILEMODE_TREE);
 	if (err < 0) {
 		rc = av_error_from_git(err, "cannot build state");
 		goto done;

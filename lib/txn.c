@@ -39,6 +39,8 @@ static const struct {
 	{ "mirror", "refs/mirrors/" },
 	{ "snapshot", "refs/snapshots/" },
 	{ "published", "refs/published/" },
+	/* Lock only: the pool of a publishing prefix (publish.c). */
+	{ "prefix", "refs/prefixes/" },
 };
 
 const char *av_txn_ref_prefix(const char *kind)

@@ -92,3 +92,26 @@ finish() {
 	echo "$_passed passed, $_failed failed"
 	[ "$_failed" -eq 0 ]
 }
+
+# mkdsc NAME VERSION -> builds a native source package with dpkg-source
+# in $T/srcpkg and prints the path of its .dsc
+mkdsc() {
+	name=$1 ver=$2
+	d="$T/srcpkg/$name-$ver"
+	rm -rf "$d"
+	mkdir -p "$d/debian/source" || return 1
+	printf '3.0 (native)\n' >"$d/debian/source/format"
+	printf 'Source: %s\nSection: misc\nPriority: optional\nMaintainer: Test <test@example.org>\nStandards-Version: 4.6.2\n\nPackage: %s\nArchitecture: any\nDescription: test\n test\n' \
+		"$name" "$name" >"$d/debian/control"
+	printf '%s (%s) unstable; urgency=low\n\n  * Test.\n\n -- Test <test@example.org>  Mon, 01 Jan 2024 00:00:00 +0000\n' \
+		"$name" "$ver" >"$d/debian/changelog"
+	printf '#!/usr/bin/make -f\n%%:\n\tdh $@\n' >"$d/debian/rules"
+	(cd "$T/srcpkg" && dpkg-source -b "$name-$ver" >/dev/null 2>&1) || return 1
+	echo "$T/srcpkg/${name}_$ver.dsc"
+}
+
+# tree_sums DIR -> one "sha256  path" line per file under DIR, sorted
+# (to prove a failed command left a tree byte for byte as it was)
+tree_sums() {
+	(cd "$1" 2>/dev/null && find . -type f -print0 | sort -z | xargs -0r sha256sum)
+}

@@ -15,6 +15,7 @@
 typedef struct av_state {
 	cJSON *meta;		/* owned; an object */
 	git_oid packages;	/* plist tree; zero = empty */
+	git_oid aux;		/* kind-specific tree ("aux"); zero = none */
 	git_oid commit;		/* where it was loaded from; zero if new */
 	long long time;		/* commit time */
 } av_state;

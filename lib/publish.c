@@ -1,0 +1,2652 @@
+/*
+ * publish.c - published distributions (see publish.h, DESIGN.md §4).
+ *
+ * The work of one publish, in order:
+ *   gather     read every component's list (keys and blob ids only)
+ *   chunk      per index group, sort the entries and cut them into
+ *              chunks; a chunk's key hashes its entries and options
+ *   build      chunks the previous generation does not have are rendered
+ *              (blobs read once, on this thread) and compressed (worker
+ *              threads), then stored as one tree each
+ *   assemble   each index file is its chunks' texts or pieces joined; a
+ *              file whose chunk list did not change is linked from the
+ *              live generation, not rebuilt
+ *   pool       check, then link, the package files of new chunks
+ *   release    Release, InRelease, Release.gpg, by-hash/
+ *   switch     sync, exchange the directories, move the ref
+ */
+#include <stdio.h>
+#include <time.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include "aptvault/publish.h"
+#include "aptvault/compress.h"
+#include "aptvault/digest.h"
+#include "aptvault/failpoint.h"
+#include "aptvault/file.h"
+#include "aptvault/lock.h"
+#include "aptvault/package.h"
+#include "aptvault/plist.h"
+#include "aptvault/pool.h"
+#include "aptvault/txn.h"
+#include "aptvault/version.h"
+#include "internal.h"
+
+static const char KIND[] = "published";
+static const char CHUNK_VERSION[] = "aptvault-chunk-1";
+
+#define NCOMP 5			/* av_comp values */
+#define CHUNK_MAX 1024		/* entries, at a name boundary */
+
+enum { G_BIN, G_SRC };
+
+/* ---- names ---- */
+
+static int check_path(const char *what, const char *s, int allow_dot)
+{
+	const char *p = s, *seg;
+
+	if (!*s)
+		return av_error_set(AV_EINVALID, "%s is empty", what);
+	if (allow_dot && !strcmp(s, "."))
+		return 0;
+	if (strlen(s) > 200)
+		return av_error_set(AV_EINVALID, "%s '%.40s...' is too long", what, s);
+	for (seg = p;; p++) {
+		if (*p == '/' || !*p) {
+			size_t len = (size_t)(p - seg);
+			if (!len || (len == 1 && seg[0] == '.') ||
+			    (len == 2 && seg[0] == '.' && seg[1] == '.'))
+				return av_error_set(AV_EINVALID, "%s '%s' has an empty, '.' or "
+						    "'..' part", what, s);
+			if (!*p)
+				return 0;
+			seg = p + 1;
+		} else if ((unsigned char)*p < 0x21 || *p == 0x7f || *p == ':') {
+			return av_error_set(AV_EINVALID, "%s '%s' contains '%c'; use "
+					    "letters, digits, . _ + - and /", what, s,
+					    *p == ':' ? ':' : '?');
+		}
+	}
+}
+
+static const char *norm_prefix(const char *prefix)
+{
+	return prefix && *prefix ? prefix : ".";
+}
+
+/* The published resource name: "PREFIX DIST" (neither holds a space). */
+static int pub_name(av_buf *out, const char *prefix, const char *dist)
+{
+	int rc;
+
+	if ((rc = check_path("prefix", prefix, 1)) ||
+	    (rc = check_path("distribution", dist, 0)))
+		return rc;
+	return av_buf_printf(out, "%s %s", prefix, dist);
+}
+
+static int not_published(const char *prefix, const char *dist)
+{
+	return av_error_set(AV_ENOTFOUND, "distribution '%s' is not published at prefix "
+			    "'%s'; see 'aptvault publish list'", dist, prefix);
+}
+
+/* $ROOT/public[/PREFIX] */
+static int pub_root(av_buf *out, av_ctx *c, const char *prefix)
+{
+	if (!strcmp(prefix, "."))
+		return av_buf_printf(out, "%s/public", av_store_root(c->store));
+	return av_buf_printf(out, "%s/public/%s", av_store_root(c->store), prefix);
+}
+
+/* ---- entries and chunks ---- */
+
+typedef struct entry {
+	char *split;		/* owned: name\0version\0arch\0 */
+	const char *name, *version, *arch;
+	git_oid blob;
+} entry;
+
+typedef struct comp {
+	char *name, *kind, *source;
+	git_oid state, list;
+	entry *e;
+	size_t n, alloc;
+	int has_udeb;		/* known after build */
+} comp;
+
+typedef struct chunk {
+	char key[65];
+	int kind;		/* G_BIN, G_SRC */
+	comp *cp;
+	entry **e;		/* borrowed from the group */
+	size_t n;
+	git_oid tree;		/* stored tree (after build) */
+	int cached;		/* found in the previous generation */
+	int built;
+	struct chunk *same;	/* an identical chunk earlier in this run */
+	/* Built data: texts 0 deb/src, 1 udeb; contents 0, 1. */
+	av_buf text[2], contents[2], files;
+	av_buf piece[2][NCOMP];
+} chunk;
+
+typedef struct group {
+	comp *cp;
+	int kind;
+	char *arch;		/* NULL for sources */
+	entry **e;
+	size_t n;
+	chunk **ch;
+	size_t nch;
+} group;
+
+typedef struct pfile {
+	char sha[65];
+	char *rel;		/* pool/... */
+} pfile;
+
+typedef struct pfiles {
+	pfile *v;
+	size_t n, alloc;
+} pfiles;
+
+typedef struct pubctx {
+	av_ctx *c;
+	const av_publish_opts *o;
+	const char *prefix, *dist;
+	av_buf pubname;
+	av_state *old;		/* the live state; NULL on a first publish */
+	cJSON *meta;		/* the new meta.json (owned until the state) */
+	comp *cps;
+	size_t ncp;
+	char **archs;
+	size_t narch;
+	int with_sources, contents, by_hash;
+	unsigned compress;
+	group *g;
+	size_t ng, galloc;
+	chunk **all;		/* every distinct chunk of this publish */
+	size_t nall, allalloc;
+	git_tree *old_chunks;	/* aux/chunks of the live state */
+	av_buf root, live, stage;	/* $ROOT/public/PREFIX, dists/DIST, staging */
+	cJSON *files;		/* path -> {key, size, hashes} */
+	av_buf release;
+	av_publish_result *res;
+	long long now;
+	pfiles linked;		/* pool links this run made */
+} pubctx;
+
+static void chunk_free(chunk *k)
+{
+	if (!k)
+		return;
+	for (int i = 0; i < 2; i++) {
+		av_buf_dispose(&k->text[i]);
+		av_buf_dispose(&k->contents[i]);
+		for (int j = 0; j < NCOMP; j++)
+			av_buf_dispose(&k->piece[i][j]);
+	}
+	av_buf_dispose(&k->files);
+	free(k);
+}
+
+static void pfiles_dispose(pfiles *f);
+
+static void pubctx_dispose(pubctx *p)
+{
+	pfiles_dispose(&p->linked);
+	for (size_t i = 0; i < p->ncp; i++) {
+		for (size_t j = 0; j < p->cps[i].n; j++)
+			free(p->cps[i].e[j].split);
+		free(p->cps[i].e);
+		free(p->cps[i].name);
+		free(p->cps[i].kind);
+		free(p->cps[i].source);
+	}
+	free(p->cps);
+	for (size_t i = 0; i < p->narch; i++)
+		free(p->archs[i]);
+	free(p->archs);
+	for (size_t i = 0; i < p->ng; i++) {
+		free(p->g[i].e);
+		free(p->g[i].ch);
+		free(p->g[i].arch);
+	}
+	free(p->g);
+	for (size_t i = 0; i < p->nall; i++)
+		chunk_free(p->all[i]);
+	free(p->all);
+	git_tree_free(p->old_chunks);
+	av_state_free(p->old);
+	cJSON_Delete(p->meta);
+	cJSON_Delete(p->files);
+	av_buf_dispose(&p->pubname);
+	av_buf_dispose(&p->root);
+	av_buf_dispose(&p->live);
+	av_buf_dispose(&p->stage);
+	av_buf_dispose(&p->release);
+}
+
+static int gather_one(const char *key, const git_oid *blob, void *payload)
+{
+	comp *cp = payload;
+	entry *e;
+	size_t len = strlen(key);
+	int rc;
+
+	if ((rc = av_array_grow((void **)&cp->e, &cp->alloc, cp->n + 1, sizeof(*cp->e))))
+		return rc;
+	e = &cp->e[cp->n];
+	if (!(e->split = av_malloc(len + 1)))
+		return AV_ERROR;
+	if ((rc = av_pkg_key_split(key, e->split, &e->name, &e->version, &e->arch))) {
+		free(e->split);
+		return av_error_set(AV_EINVALID, "malformed package key '%s'", key);
+	}
+	git_oid_cpy(&e->blob, blob);
+	cp->n++;
+	return 0;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+	const entry *x = *(entry *const *)a, *y = *(entry *const *)b;
+	int r = strcmp(x->name, y->name);
+
+	if (!r)
+		r = av_version_compare(x->version, y->version);
+	if (!r)
+		r = strcmp(x->arch, y->arch);
+	return r;
+}
+
+static uint32_t fnv1a(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+static int has_str(char *const *v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i], s))
+			return 1;
+	return 0;
+}
+
+static int add_group(pubctx *p, comp *cp, int kind, const char *arch)
+{
+	group *g;
+	int rc;
+
+	if ((rc = av_array_grow((void **)&p->g, &p->galloc, p->ng + 1, sizeof(*p->g))))
+		return rc;
+	g = &p->g[p->ng];
+	memset(g, 0, sizeof(*g));
+	g->cp = cp;
+	g->kind = kind;
+	if (arch && !(g->arch = av_strdup(arch)))
+		return AV_ERROR;
+	if (cp->n && !(g->e = av_calloc(cp->n, sizeof(*g->e))))
+		return AV_ERROR;
+	for (size_t i = 0; i < cp->n; i++) {
+		const char *a = cp->e[i].arch;
+		int in = kind == G_SRC ? !strcmp(a, "source")
+				       : (!strcmp(a, arch) || !strcmp(a, "all"));
+		if (in)
+			g->e[g->n++] = &cp->e[i];
+	}
+	qsort(g->e, g->n, sizeof(*g->e), entry_cmp);
+	p->ng++;
+	return 0;
+}
+
+/* Cut group g into chunks and key each. */
+static int chunk_group(pubctx *p, group *g)
+{
+	size_t start = 0, alloc = 0;
+	int rc;
+
+	for (size_t i = 0; i < g->n; i++) {
+		int last = i + 1 == g->n;
+		int boundary = last || (strcmp(g->e[i]->name, g->e[i + 1]->name) &&
+					((fnv1a(g->e[i]->name) & 63) == 0 ||
+					 i + 1 - start >= CHUNK_MAX));
+		chunk *k;
+		av_hasher *h = NULL;
+		av_digests d;
+
+		if (!boundary)
+			continue;
+		if ((rc = av_array_grow((void **)&g->ch, &alloc, g->nch + 1, sizeof(*g->ch))))
+			return rc;
+		if (!(k = av_calloc(1, sizeof(*k))))
+			return AV_ERROR;
+		k->kind = g->kind;
+		k->cp = g->cp;
+		k->e = g->e + start;
+		k->n = i + 1 - start;
+		if ((rc = av_hasher_new(&h))) {
+			free(k);
+			return rc;
+		}
+		{
+			char head[256];
+			int len = snprintf(head, sizeof(head), "%s%c%d%c%s%c%u%c%d%c",
+					   CHUNK_VERSION, 0, g->kind, 0, g->cp->name, 0,
+					   p->compress, 0, p->contents, 0);
+			av_hasher_update(h, head, (size_t)len);
+		}
+		for (size_t j = 0; j < k->n; j++) {
+			const entry *e = k->e[j];
+			av_hasher_update(h, e->name, strlen(e->name) + 1);
+			av_hasher_update(h, e->version, strlen(e->version) + 1);
+			av_hasher_update(h, e->arch, strlen(e->arch) + 1);
+			av_hasher_update(h, e->blob.id, GIT_OID_RAWSZ);
+		}
+		rc = av_hasher_final(h, &d);
+		av_hasher_free(h);
+		if (rc) {
+			free(k);
+			return rc;
+		}
+		memcpy(k->key, d.sha256, 65);
+		/* One chunk object per key in this run. */
+		for (size_t j = 0; j < p->nall; j++)
+			if (!strcmp(p->all[j]->key, k->key)) {
+				k->same = p->all[j];
+				break;
+			}
+		if ((rc = av_array_grow((void **)&p->all, &p->allalloc, p->nall + 1,
+					sizeof(*p->all)))) {
+			free(k);
+			return rc;
+		}
+		p->all[p->nall++] = k;
+		g->ch[g->nch++] = k;
+		start = i + 1;
+	}
+	return 0;
+}
+
+/* ---- rendering a chunk (this thread: it reads the store) ---- */
+
+static int pool_dir(av_buf *out, const char *comp_name, const char *source)
+{
+	size_t x = strncmp(source, "lib", 3) || strlen(source) < 4 ? 1 : 4;
+
+	return av_buf_printf(out, "pool/%s/%.*s/%s", comp_name, (int)x, source, source);
+}
+
+static int file_line(av_buf *files, const char *sha256, const char *path)
+{
+	return av_buf_printf(files, "%s %s\n", sha256, path);
+}
+
+/* The stanza as an index carries it: our fields out, where it lives in,
+ * canonical order, a blank line after. */
+static int emit_stanza(const av_pkg *pkg, const char *field, const char *value,
+		       av_stanza_kind kind, av_buf *text)
+{
+	int rc;
+
+	if (((rc = av_stanza_del(pkg->stanza, "Aptvault-Type")) < 0 && rc != AV_ENOTFOUND) ||
+	    ((rc = av_stanza_del(pkg->stanza, "Aptvault-Contents")) < 0 && rc != AV_ENOTFOUND))
+		return rc;
+	if ((rc = av_stanza_set(pkg->stanza, field, value)) ||
+	    (rc = av_stanza_sort_canonical(pkg->stanza, kind)) ||
+	    (rc = av_stanza_write(text, pkg->stanza)))
+		return rc;
+	return av_buf_putc(text, '\n');
+}
+
+static int render_binary(av_store *s, chunk *k, const av_pkg *pkg, av_buf *text)
+{
+	av_buf src = AV_BUF_INIT, ver = AV_BUF_INIT, path = AV_BUF_INIT;
+	const char *sha = av_stanza_get(pkg->stanza, "SHA256");
+	const char *cont = av_stanza_get(pkg->stanza, "Aptvault-Contents");
+	const char *bare = strchr(pkg->version, ':');
+	int u = pkg->type == AV_PKG_UDEB;
+	int rc;
+
+	if (!sha)
+		return av_error_set(AV_EINVALID, "package %s_%s_%s has no SHA256",
+				    pkg->name, pkg->version, pkg->arch);
+	bare = bare ? bare + 1 : pkg->version;
+	if ((rc = av_pkg_source(pkg, &src, &ver)) ||
+	    (rc = pool_dir(&path, k->cp->name, src.ptr)) ||
+	    (rc = av_buf_printf(&path, "/%s_%s_%s.%s", pkg->name, bare, pkg->arch,
+				u ? "udeb" : "deb")) ||
+	    (rc = file_line(&k->files, sha, path.ptr)))
+		goto done;
+	if (cont) {
+		/* Contents lines: "path section/name", sorted later. */
+		git_oid oid;
+		git_blob *b = NULL;
+		const char *sec = av_stanza_get(pkg->stanza, "Section");
+		if (git_oid_fromstr(&oid, cont) < 0) {
+			rc = av_error_set(AV_EINVALID, "package %s has a malformed "
+					  "Aptvault-Contents", pkg->name);
+			goto done;
+		}
+		if ((rc = av_store_blob_read(s, &b, &oid)))
+			goto done;
+		const char *d = git_blob_rawcontent(b), *end = d + git_blob_rawsize(b);
+		while (d < end && !rc) {
+			const char *nl = memchr(d, '\n', (size_t)(end - d));
+			size_t len = nl ? (size_t)(nl - d) : (size_t)(end - d);
+			if (len)
+				rc = av_buf_printf(&k->contents[u], "%.*s %s/%s\n", (int)len, d,
+						   sec ? sec : "misc", pkg->name);
+			d += len + 1;
+		}
+		git_blob_free(b);
+		if (rc)
+			goto done;
+	}
+	rc = emit_stanza(pkg, "Filename", path.ptr, AV_STANZA_BINARY, text);
+done:
+	av_buf_dispose(&src);
+	av_buf_dispose(&ver);
+	av_buf_dispose(&path);
+	return rc;
+}
+
+static int render_source(chunk *k, const av_pkg *pkg, av_buf *text)
+{
+	av_buf dir = AV_BUF_INIT, path = AV_BUF_INIT;
+	const char *sums = av_stanza_get(pkg->stanza, "Checksums-Sha256");
+	int rc;
+
+	if (!sums)
+		return av_error_set(AV_EINVALID, "source package %s_%s has no "
+				    "Checksums-Sha256", pkg->name, pkg->version);
+	if ((rc = pool_dir(&dir, k->cp->name, pkg->name)))
+		goto done;
+	/* " sha256 size name" per line. */
+	for (const char *l = sums; *l && !rc;) {
+		char sha[65], name[256];
+		const char *nl = strchr(l, '\n');
+		size_t len = nl ? (size_t)(nl - l) : strlen(l);
+		char line[512];
+		unsigned long long size;
+		if (len && len < sizeof(line)) {
+			memcpy(line, l, len);
+			line[len] = 0;
+			if (sscanf(line, " %64s %llu %255s", sha, &size, name) == 3) {
+				av_buf_clear(&path);
+				if (!(rc = av_buf_printf(&path, "%s/%s", dir.ptr, name)))
+					rc = file_line(&k->files, sha, path.ptr);
+			}
+		}
+		l += len + (nl ? 1 : 0);
+	}
+	if (rc)
+		goto done;
+	rc = emit_stanza(pkg, "Directory", dir.ptr, AV_STANZA_SOURCE, text);
+done:
+	av_buf_dispose(&dir);
+	av_buf_dispose(&path);
+	return rc;
+}
+
+static int line_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sort the lines of buf (each ending in '\n') in place. */
+static int sort_lines(av_buf *buf)
+{
+	char **lines = NULL, *copy = NULL;
+	size_t n = 0, alloc = 0, w = 0;
+	int rc = 0;
+
+	if (!buf->len)
+		return 0;
+	if (!(copy = av_malloc(buf->len + 1)))
+		return AV_ERROR;
+	memcpy(copy, buf->ptr, buf->len);
+	copy[buf->len] = 0;
+	for (char *l = copy; *l;) {
+		char *nl = strchr(l, '\n');
+		if ((rc = av_array_grow((void **)&lines, &alloc, n + 1, sizeof(*lines))))
+			goto done;
+		lines[n++] = l;
+		if (!nl)
+			break;
+		*nl = 0;
+		l = nl + 1;
+	}
+	qsort(lines, n, sizeof(*lines), line_cmp);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(lines[i]);
+		memcpy(buf->ptr + w, lines[i], len);
+		buf->ptr[w + len] = '\n';
+		w += len + 1;
+	}
+done:
+	free(lines);
+	free(copy);
+	return rc;
+}
+
+static int render_chunk(av_store *s, chunk *k)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < k->n && !rc; i++) {
+		git_blob *b = NULL;
+		av_pkg *pkg = NULL;
+		if ((rc = av_store_blob_read(s, &b, &k->e[i]->blob)))
+			break;
+		rc = av_pkg_parse(&pkg, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b));
+		git_blob_free(b);
+		if (rc)
+			break;
+		if (k->kind == G_SRC)
+			rc = render_source(k, pkg, &k->text[0]);
+		else
+			rc = render_binary(s, k, pkg, &k->text[pkg->type == AV_PKG_UDEB]);
+		av_pkg_free(pkg);
+	}
+	if (!rc)
+		rc = sort_lines(&k->contents[0]);
+	if (!rc)
+		rc = sort_lines(&k->contents[1]);
+	return rc;
+}
+
+/* ---- compressing chunks (worker threads: no store access) ---- */
+
+typedef struct work {
+	pubctx *p;
+	chunk **todo;
+	size_t n;
+	size_t next;
+	pthread_mutex_t mu;
+	int rc;
+	char err[512];
+} work;
+
+static int compress_chunk(const pubctx *p, chunk *k)
+{
+	int rc;
+
+	for (int t = 0; t < 2; t++)
+		for (int c = 1; c < NCOMP; c++) {
+			if (!(p->compress & (1u << c)) || c == AV_COMP_BZ2 ||
+			    !k->text[t].len)
+				continue;
+			if ((rc = av_comp_piece((av_comp)c, &k->piece[t][c], k->text[t].ptr,
+						k->text[t].len)))
+				return rc;
+		}
+	return 0;
+}
+
+static void *worker(void *arg)
+{
+	work *w = arg;
+
+	for (;;) {
+		size_t i;
+		int rc;
+		pthread_mutex_lock(&w->mu);
+		i = w->rc ? w->n : w->next++;
+		pthread_mutex_unlock(&w->mu);
+		if (i >= w->n)
+			return NULL;
+		if ((rc = compress_chunk(w->p, w->todo[i]))) {
+			pthread_mutex_lock(&w->mu);
+			if (!w->rc) {
+				w->rc = rc;
+				snprintf(w->err, sizeof(w->err), "%s", av_error_last());
+			}
+			pthread_mutex_unlock(&w->mu);
+		}
+	}
+}
+
+static int compress_all(pubctx *p, chunk **todo, size_t n)
+{
+	work w = { p, todo, n, 0, PTHREAD_MUTEX_INITIALIZER, 0, "" };
+	pthread_t th[8];
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nth = ncpu < 1 ? 1 : (size_t)ncpu, started = 0;
+
+	if (nth > AV_ARRAY_SIZE(th))
+		nth = AV_ARRAY_SIZE(th);
+	if (nth > n)
+		nth = n;
+	for (size_t i = 1; i < nth; i++)
+		if (!pthread_create(&th[started], NULL, worker, &w))
+			started++;
+	worker(&w);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_destroy(&w.mu);
+	if (w.rc)
+		return av_error_set(w.rc, "%s", w.err);
+	return 0;
+}
+
+/* ---- the chunk store: aux/chunks/KEY is a tree of named blobs ---- */
+
+static const char *piece_name(char out[16], int t, int c)
+{
+	snprintf(out, 16, "p%d%s", t, av_comp_ext((av_comp)c));
+	return out;
+}
+
+static int tb_blob(av_store *s, git_treebuilder *tb, const char *name, const av_buf *b)
+{
+	git_oid oid;
+	int rc, err;
+
+	if ((rc = av_store_blob_write(s, &oid, b->ptr ? b->ptr : "", b->len)))
+		return rc;
+	if ((err = git_treebuilder_insert(NULL, tb, name, &oid, GIT_FILEMODE_BLOB)) < 0)
+		return av_error_from_git(err, "cannot build index chunk");
+	return 0;
+}
+
+static int store_chunk(av_store *s, chunk *k)
+{
+	git_treebuilder *tb = NULL;
+	char name[16];
+	int err, rc;
+
+	if ((err = git_treebuilder_new(&tb, av_store_git(s), NULL)) < 0)
+		return av_error_from_git(err, "cannot build index chunk");
+	rc = tb_blob(s, tb, "files", &k->files);
+	for (int t = 0; t < 2 && !rc; t++) {
+		snprintf(name, sizeof(name), "t%d", t);
+		if ((rc = tb_blob(s, tb, name, &k->text[t])))
+			break;
+		snprintf(name, sizeof(name), "c%d", t);
+		if ((rc = tb_blob(s, tb, name, &k->contents[t])))
+			break;
+		/* An empty text is never joined (make_index), so its pieces
+		 * are not kept. */
+		for (int c = 1; c < NCOMP && !rc; c++)
+			if (k->text[t].len && k->piece[t][c].len)
+				rc = tb_blob(s, tb, piece_name(name, t, c), &k->piece[t][c]);
+	}
+	if (!rc)
+		rc = av_store_tree_write(s, &k->tree, tb);
+	git_treebuilder_free(tb);
+	return rc;
+}
+
+/* Read blob NAME of chunk k's tree into out (appended). */
+static int chunk_blob(av_store *s, const chunk *k, const char *name, av_buf *out)
+{
+	git_tree *t = NULL;
+	git_blob *b = NULL;
+	const git_tree_entry *te;
+	const chunk *src = k->same ? k->same : k;
+	int rc;
+
+	if ((rc = av_store_tree_read(s, &t, &src->tree)))
+		return rc;
+	if (!(te = git_tree_entry_byname(t, name))) {
+		rc = av_error_set(AV_EINVALID, "index chunk %.12s has no '%s'", k->key, name);
+		goto done;
+	}
+	if ((rc = av_store_blob_read(s, &b, git_tree_entry_id(te))))
+		goto done;
+	rc = av_buf_put(out, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b));
+done:
+	git_blob_free(b);
+	git_tree_free(t);
+	return rc;
+}
+
+/* Find cached chunks, build the rest. */
+static int build_chunks(pubctx *p)
+{
+	av_store *s = p->c->store;
+	chunk **todo = NULL;
+	size_t ntodo = 0;
+	int rc = 0;
+
+	if (p->nall && !(todo = av_calloc(p->nall, sizeof(*todo))))
+		return AV_ERROR;
+	for (size_t i = 0; i < p->nall; i++) {
+		chunk *k = p->all[i];
+		const git_tree_entry *te;
+		if (k->same)
+			continue;
+		if (p->old_chunks && (te = git_tree_entry_byname(p->old_chunks, k->key))) {
+			git_oid_cpy(&k->tree, git_tree_entry_id(te));
+			k->cached = 1;
+			p->res->chunks_reused++;
+			continue;
+		}
+		if ((rc = render_chunk(s, k)))
+			goto done;
+		todo[ntodo++] = k;
+		if (p->o->progress)
+			p->o->progress(p->o->progress_payload, i + 1, p->nall * 2);
+	}
+	if ((rc = compress_all(p, todo, ntodo)))
+		goto done;
+	for (size_t i = 0; i < ntodo; i++) {
+		if ((rc = store_chunk(s, todo[i])))
+			goto done;
+		todo[i]->built = 1;
+		p->res->chunks_built++;
+	}
+	for (size_t i = 0; i < p->nall; i++)
+		if (p->all[i]->same) {
+			git_oid_cpy(&p->all[i]->tree, &p->all[i]->same->tree);
+			p->all[i]->cached = p->all[i]->same->cached;
+		}
+done:
+	free(todo);
+	return rc;
+}
+
+/* ---- writing the generation ---- */
+
+/* Write data to stage/rel (creating directories). */
+static int stage_write(pubctx *p, const char *rel, const void *data, size_t len)
+{
+	av_buf path = AV_BUF_INIT;
+	int fd = -1, rc;
+	const char *d = data;
+
+	if ((rc = av_buf_printf(&path, "%s/%s", p->stage.ptr, rel)))
+		goto done;
+	{
+		char *slash = strrchr(path.ptr, '/');
+		*slash = 0;
+		rc = av_mkdir_p(path.ptr);
+		*slash = '/';
+		if (rc)
+			goto done;
+	}
+	if (av_failpoint("publish-write")) {
+		rc = av_error_set(AV_EIO, "cannot write '%s': injected failure "
+				  "(failpoint publish-write)", rel);
+		goto done;
+	}
+	if ((fd = open(path.ptr, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+		rc = av_error_set_errno(AV_EIO, errno, "cannot create '%s'", path.ptr);
+		goto done;
+	}
+	while (len) {
+		ssize_t w = write(fd, d, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			rc = av_error_set_errno(AV_EIO, w < 0 ? errno : ENOSPC,
+						"cannot write '%s'", path.ptr);
+			goto done;
+		}
+		d += w;
+		len -= (size_t)w;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		rc = av_error_set_errno(AV_EIO, errno, "cannot write '%s'", path.ptr);
+		goto done;
+	}
+	fd = -1;
+	p->res->files_written++;
+done:
+	if (fd >= 0)
+		close(fd);
+	av_buf_dispose(&path);
+	return rc;
+}
+
+/* Hard link from (an existing file) to stage/rel. */
+static int stage_link(pubctx *p, const char *from, const char *rel)
+{
+	av_buf path = AV_BUF_INIT;
+	int rc;
+
+	if ((rc = av_buf_printf(&path, "%s/%s", p->stage.ptr, rel)))
+		goto done;
+	{
+		char *slash = strrchr(path.ptr, '/');
+		*slash = 0;
+		rc = av_mkdir_p(path.ptr);
+		*slash = '/';
+		if (rc)
+			goto done;
+	}
+	if (link(from, path.ptr) < 0 && errno != EEXIST)
+		rc = av_error_set_errno(AV_EIO, errno, "cannot link '%s' to '%s'", from,
+					path.ptr);
+done:
+	av_buf_dispose(&path);
+	return rc;
+}
+
+static cJSON *digests_json(const av_digests *d, const char *key)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (!o)
+		return NULL;
+	if (key)
+		cJSON_AddStringToObject(o, "key", key);
+	cJSON_AddNumberToObject(o, "size", (double)d->size);
+	cJSON_AddStringToObject(o, "md5", d->md5);
+	cJSON_AddStringToObject(o, "sha1", d->sha1);
+	cJSON_AddStringToObject(o, "sha256", d->sha256);
+	cJSON_AddStringToObject(o, "sha512", d->sha512);
+	return o;
+}
+
+static const char *jstr(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* Record rel in the new file list. */
+static int note_file(pubctx *p, const char *rel, const av_digests *d, const char *key)
+{
+	cJSON *o = digests_json(d, key);
+
+	if (!o)
+		return av_error_set(AV_ERROR, "out of memory");
+	cJSON_AddItemToObject(p->files, rel, o);
+	return 0;
+}
+
+/*
+ * An index file whose content is determined by key: linked from the
+ * live generation when that one was made from the same key, else
+ * produced by make().
+ */
+typedef int (*make_fn)(pubctx *p, void *arg, av_buf *out);
+
+static int index_file(pubctx *p, const char *rel, const char *key, make_fn make, void *arg)
+{
+	const cJSON *oldf = NULL;
+	av_buf data = AV_BUF_INIT, from = AV_BUF_INIT;
+	av_digests d;
+	int rc;
+
+	if (p->old)
+		oldf = cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(p->old->meta, "files"), rel);
+	if (oldf && jstr(oldf, "key") && !strcmp(jstr(oldf, "key"), key)) {
+		if ((rc = av_buf_printf(&from, "%s/%s", p->live.ptr, rel)))
+			goto done;
+		if (av_is_file(from.ptr) == 1) {
+			if ((rc = stage_link(p, from.ptr, rel)))
+				goto done;
+			cJSON_AddItemToObject(p->files, rel, cJSON_Duplicate(oldf, 1));
+			p->res->files_reused++;
+			goto done;
+		}
+	}
+	if ((rc = make(p, arg, &data)) ||
+	    (rc = av_digests_mem(&d, data.ptr ? data.ptr : "", data.len)) ||
+	    (rc = stage_write(p, rel, data.ptr ? data.ptr : "", data.len)))
+		goto done;
+	rc = note_file(p, rel, &d, key);
+done:
+	av_buf_dispose(&data);
+	av_buf_dispose(&from);
+	return rc;
+}
+
+typedef struct idx_arg {
+	group *g;
+	int t;		/* text 0/1 */
+	int c;		/* av_comp */
+} idx_arg;
+
+static int make_index(pubctx *p, void *arg, av_buf *out)
+{
+	idx_arg *a = arg;
+	av_store *s = p->c->store;
+	char name[16];
+	int rc = 0;
+
+	if (a->c == AV_COMP_NONE || a->c == AV_COMP_BZ2) {
+		av_buf text = AV_BUF_INIT;
+		av_buf *dst = a->c == AV_COMP_NONE ? out : &text;
+		snprintf(name, sizeof(name), "t%d", a->t);
+		for (size_t i = 0; i < a->g->nch && !rc; i++)
+			rc = chunk_blob(s, a->g->ch[i], name, dst);
+		if (!rc && a->c == AV_COMP_BZ2) {
+			av_buf piece = AV_BUF_INIT;
+			av_comp_span sp;
+			rc = av_comp_piece(AV_COMP_BZ2, &piece, text.ptr ? text.ptr : "", text.len);
+			sp.ptr = piece.ptr;
+			sp.len = piece.len;
+			if (!rc)
+				rc = av_comp_join(AV_COMP_BZ2, out, &sp, 1);
+			av_buf_dispose(&piece);
+		}
+		av_buf_dispose(&text);
+		return rc;
+	}
+	{
+		av_buf *pieces = av_calloc(a->g->nch + 1, sizeof(*pieces));
+		av_comp_span *sp = av_calloc(a->g->nch + 1, sizeof(*sp));
+		size_t n = 0;
+		if (!pieces || !sp) {
+			free(pieces);
+			free(sp);
+			return AV_ERROR;
+		}
+		piece_name(name, a->t, a->c);
+		for (size_t i = 0; i < a->g->nch && !rc; i++) {
+			char tn[8];
+			av_buf t = AV_BUF_INIT;
+			/* Empty texts have no piece worth joining. */
+			snprintf(tn, sizeof(tn), "t%d", a->t);
+			if (!(rc = chunk_blob(s, a->g->ch[i], tn, &t)) && t.len)
+				rc = chunk_blob(s, a->g->ch[i], name, &pieces[n++]);
+			av_buf_dispose(&t);
+		}
+		for (size_t i = 0; i < n; i++) {
+			sp[i].ptr = pieces[i].ptr;
+			sp[i].len = pieces[i].len;
+		}
+		if (!rc)
+			rc = av_comp_join((av_comp)a->c, out, sp, n);
+		for (size_t i = 0; i < n; i++)
+			av_buf_dispose(&pieces[i]);
+		free(pieces);
+		free(sp);
+	}
+	return rc;
+}
+
+/* The key of a whole index file: its chunks and how it is encoded. */
+static int file_key(char out[65], const group *g, const char *what)
+{
+	av_hasher *h = NULL;
+	av_digests d;
+	int rc;
+
+	if ((rc = av_hasher_new(&h)))
+		return rc;
+	av_hasher_update(h, what, strlen(what) + 1);
+	for (size_t i = 0; i < g->nch; i++)
+		av_hasher_update(h, g->ch[i]->key, 64);
+	rc = av_hasher_final(h, &d);
+	av_hasher_free(h);
+	if (!rc)
+		memcpy(out, d.sha256, 65);
+	return rc;
+}
+
+/* Contents: every chunk's sorted "path qual" lines merged, one line per
+ * path with its packages comma separated, gzip. */
+static int make_contents(pubctx *p, void *arg, av_buf *out)
+{
+	idx_arg *a = arg;
+	av_buf all = AV_BUF_INIT, text = AV_BUF_INIT, piece = AV_BUF_INIT;
+	char name[8];
+	av_comp_span sp;
+	int rc = 0;
+
+	snprintf(name, sizeof(name), "c%d", a->t);
+	for (size_t i = 0; i < a->g->nch && !rc; i++)
+		rc = chunk_blob(p->c->store, a->g->ch[i], name, &all);
+	if (!rc)
+		rc = sort_lines(&all);
+	if (!rc && all.len) {
+		/* Group equal paths: lines are "path qual"; a path holds no
+		 * space in Contents-relevant archives?  It may: split at the
+		 * last space. */
+		const char *l = all.ptr, *end = all.ptr + all.len;
+		const char *prev = NULL;
+		size_t prevlen = 0;
+		while (l < end && !rc) {
+			const char *nl = memchr(l, '\n', (size_t)(end - l));
+			const char *sp2;
+			size_t len = (size_t)(nl - l), plen;
+			for (sp2 = nl; sp2 > l && *sp2 != ' '; sp2--)
+				;
+			plen = (size_t)(sp2 - l);
+			if (prev && plen == prevlen && !memcmp(prev, l, plen))
+				rc = av_buf_printf(&text, ",%.*s", (int)(len - plen - 1), sp2 + 1);
+			else
+				rc = av_buf_printf(&text, "%s%.*s", prev ? "\n" : "", (int)len, l);
+			prev = l;
+			prevlen = plen;
+			l = nl + 1;
+		}
+		if (!rc)
+			rc = av_buf_putc(&text, '\n');
+	}
+	if (!rc)
+		rc = av_comp_piece(AV_COMP_GZ, &piece, text.ptr ? text.ptr : "", text.len);
+	sp.ptr = piece.ptr;
+	sp.len = piece.len;
+	if (!rc)
+		rc = av_comp_join(AV_COMP_GZ, out, &sp, 1);
+	av_buf_dispose(&all);
+	av_buf_dispose(&text);
+	av_buf_dispose(&piece);
+	return rc;
+}
+
+static int has_text(pubctx *p, const group *g, int t, int *out)
+{
+	char name[8];
+	int rc = 0;
+
+	*out = 0;
+	snprintf(name, sizeof(name), "t%d", t);
+	for (size_t i = 0; i < g->nch && !*out && !rc; i++) {
+		const chunk *k = g->ch[i]->same ? g->ch[i]->same : g->ch[i];
+		if (k->built) {
+			*out = k->text[t].len > 0;
+		} else {
+			av_buf b = AV_BUF_INIT;
+			rc = chunk_blob(p->c->store, g->ch[i], name, &b);
+			*out = b.len > 0;
+			av_buf_dispose(&b);
+		}
+	}
+	return rc;
+}
+
+static const char *opt_str(pubctx *p, const char *k)
+{
+	return jstr(p->meta, k);
+}
+
+/* dists/DIST/COMP/DIR/Release, the per-index Release apt may read. */
+static int small_release(pubctx *p, const char *rel, const char *comp_name,
+			 const char *arch)
+{
+	av_buf b = AV_BUF_INIT;
+	av_digests d;
+	const char *v;
+	int rc;
+
+	av_buf_printf(&b, "Archive: %s\n", opt_str(p, "suite") ? opt_str(p, "suite") : p->dist);
+	if ((v = opt_str(p, "origin")))
+		av_buf_printf(&b, "Origin: %s\n", v);
+	if ((v = opt_str(p, "label")))
+		av_buf_printf(&b, "Label: %s\n", v);
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p->meta, "notautomatic")))
+		av_buf_printf(&b, "NotAutomatic: yes\n");
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p->meta, "butautomaticupgrades")))
+		av_buf_printf(&b, "ButAutomaticUpgrades: yes\n");
+	av_buf_printf(&b, "Component: %s\n", comp_name);
+	rc = av_buf_printf(&b, "Architecture: %s\n", arch);
+	if (!rc)
+		rc = av_digests_mem(&d, b.ptr, b.len);
+	if (!rc)
+		rc = stage_write(p, rel, b.ptr, b.len);
+	if (!rc)
+		rc = note_file(p, rel, &d, NULL);
+	av_buf_dispose(&b);
+	return rc;
+}
+
+static int write_group(pubctx *p, group *g)
+{
+	const char *cn = g->cp->name;
+	av_buf rel = AV_BUF_INIT, dir = AV_BUF_INIT;
+	char key[65];
+	int rc = 0, has_udeb = 0;
+
+	if (g->kind == G_SRC)
+		rc = av_buf_printf(&dir, "%s/source", cn);
+	else
+		rc = av_buf_printf(&dir, "%s/binary-%s", cn, g->arch);
+	if (rc)
+		goto done;
+	/* Texts: 0 the main index, 1 udebs (binary groups only). */
+	for (int t = 0; t < (g->kind == G_SRC ? 1 : 2) && !rc; t++) {
+		const char *base = g->kind == G_SRC ? "Sources" : "Packages";
+		if (t == 1) {
+			if ((rc = has_text(p, g, 1, &has_udeb)) || !has_udeb)
+				break;
+			av_buf_clear(&dir);
+			if ((rc = av_buf_printf(&dir, "%s/debian-installer/binary-%s", cn,
+						g->arch)))
+				break;
+		}
+		for (int c = 0; c < NCOMP && !rc; c++) {
+			idx_arg a = { g, t, c };
+			char what[64];
+			if (c != AV_COMP_NONE && !(p->compress & (1u << c)))
+				continue;
+			snprintf(what, sizeof(what), "index %d %d", t, c);
+			av_buf_clear(&rel);
+			if ((rc = file_key(key, g, what)) ||
+			    (rc = av_buf_printf(&rel, "%s/%s%s", dir.ptr, base,
+						av_comp_ext((av_comp)c))))
+				break;
+			rc = index_file(p, rel.ptr, key, make_index, &a);
+		}
+		if (rc)
+			break;
+		av_buf_clear(&rel);
+		if (!(rc = av_buf_printf(&rel, "%s/Release", dir.ptr)))
+			rc = small_release(p, rel.ptr, cn, g->kind == G_SRC ? "source" : g->arch);
+	}
+	if (rc || g->kind == G_SRC || !p->contents)
+		goto done;
+	for (int t = 0; t < 2 && !rc; t++) {
+		idx_arg a = { g, t, AV_COMP_GZ };
+		if (t == 1 && !has_udeb)
+			break;
+		av_buf_clear(&rel);
+		if ((rc = file_key(key, g, t ? "contents-udeb" : "contents")) ||
+		    (rc = av_buf_printf(&rel, "%s/Contents-%s%s.gz", cn, t ? "udeb-" : "",
+					g->arch)))
+			break;
+		rc = index_file(p, rel.ptr, key, make_contents, &a);
+	}
+done:
+	av_buf_dispose(&rel);
+	av_buf_dispose(&dir);
+	return rc;
+}
+
+/* ---- pool files of chunks ---- */
+
+static void pfiles_dispose(pfiles *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		free(f->v[i].rel);
+	free(f->v);
+	memset(f, 0, sizeof(*f));
+}
+
+static int pfiles_parse(pfiles *f, const char *d, size_t len)
+{
+	const char *end = d + len;
+	int rc;
+
+	while (d < end) {
+		const char *nl = memchr(d, '\n', (size_t)(end - d));
+		size_t l = nl ? (size_t)(nl - d) : (size_t)(end - d);
+		if (l > 66 && d[64] == ' ') {
+			if ((rc = av_array_grow((void **)&f->v, &f->alloc, f->n + 1,
+						sizeof(*f->v))))
+				return rc;
+			memcpy(f->v[f->n].sha, d, 64);
+			f->v[f->n].sha[64] = 0;
+			if (!(f->v[f->n].rel = av_strndup(d + 65, l - 65)))
+				return AV_ERROR;
+			f->n++;
+		}
+		d += l + 1;
+	}
+	return 0;
+}
+
+static int pfiles_add(pfiles *f, const pfile *e)
+{
+	int rc;
+
+	if ((rc = av_array_grow((void **)&f->v, &f->alloc, f->n + 1, sizeof(*f->v))))
+		return rc;
+	memcpy(f->v[f->n].sha, e->sha, sizeof(e->sha));
+	if (!(f->v[f->n].rel = av_strdup(e->rel)))
+		return AV_ERROR;
+	f->n++;
+	return 0;
+}
+
+static int pfile_cmp(const void *a, const void *b)
+{
+	return strcmp(((const pfile *)a)->rel, ((const pfile *)b)->rel);
+}
+
+static void pfiles_sort(pfiles *f)
+{
+	size_t w = 0;
+
+	if (!f->n)
+		return;
+	qsort(f->v, f->n, sizeof(*f->v), pfile_cmp);
+	for (size_t i = 0; i < f->n; i++) {
+		if (w && !strcmp(f->v[w - 1].rel, f->v[i].rel)) {
+			free(f->v[i].rel);
+			continue;
+		}
+		f->v[w++] = f->v[i];
+	}
+	f->n = w;
+}
+
+static int pfiles_has(const pfiles *f, const char *rel)
+{
+	pfile key = { "", (char *)rel };
+
+	return f->n && bsearch(&key, f->v, f->n, sizeof(*f->v), pfile_cmp) != NULL;
+}
+
+/* Files of every chunk in a chunks tree (NULL: none). */
+static int tree_files(av_store *s, git_tree *chunks, pfiles *out, const git_tree *skip_in)
+{
+	int rc = 0;
+
+	for (size_t i = 0; chunks && i < git_tree_entrycount(chunks) && !rc; i++) {
+		const git_tree_entry *te = git_tree_entry_byindex(chunks, i);
+		git_tree *t = NULL;
+		git_blob *b = NULL;
+		const git_tree_entry *fe;
+		if (skip_in && git_tree_entry_byname(skip_in, git_tree_entry_name(te)))
+			continue;
+		if ((rc = av_store_tree_read(s, &t, git_tree_entry_id(te))))
+			break;
+		if ((fe = git_tree_entry_byname(t, "files")) &&
+		    !(rc = av_store_blob_read(s, &b, git_tree_entry_id(fe))))
+			rc = pfiles_parse(out, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b));
+		git_blob_free(b);
+		git_tree_free(t);
+	}
+	return rc;
+}
+
+static int state_chunks(av_store *s, const av_state *st, git_tree **out)
+{
+	git_tree *aux = NULL;
+	const git_tree_entry *te;
+	int rc;
+
+	*out = NULL;
+	if (!st || git_oid_is_zero(&st->aux))
+		return 0;
+	if ((rc = av_store_tree_read(s, &aux, &st->aux)))
+		return rc;
+	if ((te = git_tree_entry_byname(aux, "chunks")))
+		rc = av_store_tree_read(s, out, git_tree_entry_id(te));
+	git_tree_free(aux);
+	return rc;
+}
+
+static int same_file(const char *a, const char *b, const char *sha_b, int *same)
+{
+	struct stat sa, sb;
+	av_digests d;
+	int rc;
+
+	*same = 0;
+	if (stat(a, &sa) < 0)
+		return av_error_set_errno(AV_EIO, errno, "cannot read '%s'", a);
+	if (stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino) {
+		*same = 1;
+		return 0;
+	}
+	if ((rc = av_digests_file(&d, a)))
+		return rc;
+	*same = !strcmp(d.sha256, sha_b);
+	return 0;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+	av_buf b = AV_BUF_INIT;
+	int rc;
+
+	av_buf_init(&b, (size_t)4 << 30);
+	if (!(rc = av_file_read(&b, from, (size_t)4 << 30)))
+		rc = av_file_write_atomic(to, b.ptr ? b.ptr : "", b.len);
+	av_buf_dispose(&b);
+	return rc;
+}
+
+static int owners_of(pubctx *p, const char *rel, av_buf *out);
+
+static int collision(pubctx *p, const pfile *f, const char *target)
+{
+	av_buf who = AV_BUF_INIT;
+	int rc;
+
+	owners_of(p, f->rel, &who);
+	rc = av_error_set(AV_ECONFLICT, "pool file '%s' under prefix '%s' already exists "
+			  "with other content (owned by %s; this publish of '%s' "
+			  "wants sha256 %.16s...); nothing was published", f->rel,
+			  p->prefix, who.len ? who.ptr : "no published distribution",
+			  p->dist, f->sha);
+	(void)target;
+	av_buf_dispose(&who);
+	return rc;
+}
+
+/* Link the package files of the chunks built in this run. */
+static int link_pool(pubctx *p)
+{
+	const char *root = av_store_root(p->c->store);
+	pfiles f = { 0 };
+	av_buf target = AV_BUF_INIT, src = AV_BUF_INIT;
+	int rc = 0;
+
+	for (size_t i = 0; i < p->nall && !rc; i++)
+		if (p->all[i]->built)
+			rc = pfiles_parse(&f, p->all[i]->files.ptr ? p->all[i]->files.ptr : "",
+					  p->all[i]->files.len);
+	if (rc)
+		goto done;
+	pfiles_sort(&f);
+	/* Check everything before writing anything. */
+	for (size_t i = 0; i < f.n && !rc; i++) {
+		struct stat st;
+		int same;
+		av_buf_clear(&target);
+		av_buf_clear(&src);
+		if ((rc = av_buf_printf(&target, "%s/%s", p->root.ptr, f.v[i].rel)) ||
+		    (rc = av_pool_path(&src, root, f.v[i].sha)))
+			break;
+		if (lstat(target.ptr, &st) < 0) {
+			if (errno != ENOENT)
+				rc = av_error_set_errno(AV_EIO, errno, "cannot read '%s'",
+							target.ptr);
+			if (!rc && !av_pool_has(root, f.v[i].sha))
+				rc = av_error_set(AV_ENOTFOUND, "package file %s (sha256 %s) "
+						  "is missing from the pool", f.v[i].rel,
+						  f.v[i].sha);
+			continue;
+		}
+		if ((rc = same_file(target.ptr, src.ptr, f.v[i].sha, &same)))
+			break;
+		if (!same)
+			rc = collision(p, &f.v[i], target.ptr);
+	}
+	for (size_t i = 0; i < f.n && !rc; i++) {
+		av_buf_clear(&target);
+		av_buf_clear(&src);
+		if ((rc = av_buf_printf(&target, "%s/%s", p->root.ptr, f.v[i].rel)) ||
+		    (rc = av_pool_path(&src, root, f.v[i].sha)))
+			break;
+		if (av_failpoint("publish-link")) {
+			rc = av_error_set(AV_EIO, "cannot link '%s': injected failure "
+					  "(failpoint publish-link)", f.v[i].rel);
+			break;
+		}
+		{
+			char *slash = strrchr(target.ptr, '/');
+			*slash = 0;
+			rc = av_mkdir_p(target.ptr);
+			*slash = '/';
+			if (rc)
+				break;
+		}
+		if (link(src.ptr, target.ptr) == 0) {
+			p->res->pool_linked++;
+			rc = pfiles_add(&p->linked, &f.v[i]);
+			continue;
+		}
+		if (errno == EEXIST) {
+			/* Linked meanwhile by a publish of another distribution. */
+			int same;
+			if (!(rc = same_file(target.ptr, src.ptr, f.v[i].sha, &same)) && !same)
+				rc = collision(p, &f.v[i], target.ptr);
+			continue;
+		}
+		if (errno == EXDEV || errno == EPERM || errno == EMLINK) {
+			if (!(rc = copy_file(src.ptr, target.ptr))) {
+				p->res->pool_linked++;
+				rc = pfiles_add(&p->linked, &f.v[i]);
+			}
+			continue;
+		}
+		rc = av_error_set_errno(AV_EIO, errno, "cannot link '%s'", target.ptr);
+	}
+done:
+	pfiles_dispose(&f);
+	av_buf_dispose(&target);
+	av_buf_dispose(&src);
+	return rc;
+}
+
+/* ---- Release, signatures, by-hash ---- */
+
+static const struct {
+	const char *field, *dir, *json;
+} HASHES[] = {
+	{ "MD5Sum", "MD5Sum", "md5" },
+	{ "SHA1", "SHA1", "sha1" },
+	{ "SHA256", "SHA256", "sha256" },
+	{ "SHA512", "SHA512", "sha512" },
+};
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int is_index(const char *rel)
+{
+	const char *base = strrchr(rel, '/');
+
+	base = base ? base + 1 : rel;
+	return !strncmp(base, "Packages", 8) || !strncmp(base, "Sources", 7) ||
+	       !strncmp(base, "Contents-", 9);
+}
+
+static void rfc2822(char *out, size_t size, long long t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(out, size, "%a, %d %b %Y %H:%M:%S UTC", &tm);
+}
+
+static int write_release(pubctx *p)
+{
+	av_buf *b = &p->release;
+	const char **paths = NULL;
+	size_t n = 0, alloc = 0;
+	char date[64];
+	const char *v;
+	const cJSON *it;
+	int rc = 0;
+
+	if ((v = opt_str(p, "origin")))
+		av_buf_printf(b, "Origin: %s\n", v);
+	if ((v = opt_str(p, "label")))
+		av_buf_printf(b, "Label: %s\n", v);
+	av_buf_printf(b, "Suite: %s\n", opt_str(p, "suite") ? opt_str(p, "suite") : p->dist);
+	av_buf_printf(b, "Codename: %s\n",
+		      opt_str(p, "codename") ? opt_str(p, "codename") : p->dist);
+	if ((v = opt_str(p, "version")))
+		av_buf_printf(b, "Version: %s\n", v);
+	rfc2822(date, sizeof(date), p->now);
+	av_buf_printf(b, "Date: %s\n", date);
+	it = cJSON_GetObjectItemCaseSensitive(p->meta, "valid_for");
+	if (cJSON_IsNumber(it) && it->valuedouble > 0) {
+		rfc2822(date, sizeof(date), p->now + (long long)it->valuedouble);
+		av_buf_printf(b, "Valid-Until: %s\n", date);
+	}
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p->meta, "notautomatic")))
+		av_buf_printf(b, "NotAutomatic: yes\n");
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p->meta, "butautomaticupgrades")))
+		av_buf_printf(b, "ButAutomaticUpgrades: yes\n");
+	av_buf_puts(b, "Architectures:");
+	for (size_t i = 0; i < p->narch; i++)
+		if (strcmp(p->archs[i], "source"))
+			av_buf_printf(b, " %s", p->archs[i]);
+	av_buf_puts(b, "\nComponents:");
+	for (size_t i = 0; i < p->ncp; i++)
+		av_buf_printf(b, " %s", p->cps[i].name);
+	av_buf_puts(b, "\n");
+	if ((v = opt_str(p, "signed_by")))
+		av_buf_printf(b, "Signed-By: %s\n", v);
+	av_buf_printf(b, "Description: Generated by aptvault\n");
+	if (p->by_hash)
+		av_buf_puts(b, "Acquire-By-Hash: yes\n");
+	cJSON_ArrayForEach(it, p->files) {
+		if ((rc = av_array_grow((void **)&paths, &alloc, n + 1, sizeof(*paths))))
+			goto done;
+		paths[n++] = it->string;
+	}
+	qsort(paths, n, sizeof(*paths), str_cmp);
+	for (size_t h = 0; h < AV_ARRAY_SIZE(HASHES); h++) {
+		av_buf_printf(b, "%s:\n", HASHES[h].field);
+		for (size_t i = 0; i < n; i++) {
+			const cJSON *f = cJSON_GetObjectItemCaseSensitive(p->files, paths[i]);
+			const cJSON *sz = cJSON_GetObjectItemCaseSensitive(f, "size");
+			av_buf_printf(b, " %s %16.0f %s\n", jstr(f, HASHES[h].json),
+				      cJSON_IsNumber(sz) ? sz->valuedouble : 0.0, paths[i]);
+		}
+	}
+	if (!b->ptr)
+		rc = av_error_set(AV_ERROR, "out of memory");
+	if (!rc)
+		rc = stage_write(p, "Release", b->ptr, b->len);
+	if (!rc && !p->o->skip_signing) {
+		av_buf sig = AV_BUF_INIT;
+		if (!(rc = av_sign_clear(&sig, b->ptr, b->len, &p->o->sign)))
+			rc = stage_write(p, "InRelease", sig.ptr, sig.len);
+		av_buf_clear(&sig);
+		if (!rc && !(rc = av_sign_detached(&sig, b->ptr, b->len, &p->o->sign)))
+			rc = stage_write(p, "Release.gpg", sig.ptr, sig.len);
+		av_buf_dispose(&sig);
+		if (rc)
+			av_error_wrap(rc, "cannot sign the Release of '%s' (use --skip-signing "
+				      "for an unsigned publish)", p->dist);
+	}
+done:
+	free(paths);
+	return rc;
+}
+
+/* by-hash/ of every index of this generation, and of the previous ones
+ * still within their retention (their content is carried over from the
+ * live generation). */
+static int write_by_hash(pubctx *p)
+{
+	cJSON *keep = cJSON_CreateArray();
+	const cJSON *it;
+	av_buf from = AV_BUF_INIT, rel = AV_BUF_INIT;
+	int rc = 0;
+
+	if (!keep)
+		return av_error_set(AV_ERROR, "out of memory");
+	if (!p->by_hash)
+		goto done;
+	cJSON_ArrayForEach(it, p->files) {
+		const char *dir_end = strrchr(it->string, '/');
+		if (!is_index(it->string) || !dir_end)
+			continue;
+		for (size_t h = 0; h < AV_ARRAY_SIZE(HASHES) && !rc; h++) {
+			av_buf_clear(&rel);
+			av_buf_clear(&from);
+			if ((rc = av_buf_printf(&rel, "%.*s/by-hash/%s/%s",
+						(int)(dir_end - it->string), it->string,
+						HASHES[h].dir, jstr(it, HASHES[h].json))) ||
+			    (rc = av_buf_printf(&from, "%s/%s", p->stage.ptr, it->string)))
+				break;
+			rc = stage_link(p, from.ptr, rel.ptr);
+		}
+		if (rc)
+			goto done;
+		cJSON *e = cJSON_Duplicate(it, 1);
+		cJSON_DeleteItemFromObjectCaseSensitive(e, "key");
+		cJSON_AddStringToObject(e, "path", it->string);
+		cJSON_AddNumberToObject(e, "expires", 0);
+		cJSON_AddItemToArray(keep, e);
+	}
+	if (p->old) {
+		const cJSON *old = cJSON_GetObjectItemCaseSensitive(p->old->meta, "byhash");
+		cJSON_ArrayForEach(it, old) {
+			const char *path = jstr(it, "path"), *sha = jstr(it, "sha256");
+			const cJSON *ex = cJSON_GetObjectItemCaseSensitive(it, "expires");
+			const cJSON *cur;
+			double expires = cJSON_IsNumber(ex) ? ex->valuedouble : 0;
+			const char *dir_end;
+			if (!path || !sha || !(dir_end = strrchr(path, '/')))
+				continue;
+			cur = cJSON_GetObjectItemCaseSensitive(p->files, path);
+			if (cur && jstr(cur, "sha256") && !strcmp(jstr(cur, "sha256"), sha))
+				continue;	/* still current */
+			if (expires == 0)
+				expires = (double)(p->now + p->o->byhash_keep);
+			if (expires <= (double)p->now)
+				continue;	/* retention over: not carried */
+			int carried = 1;
+			for (size_t h = 0; h < AV_ARRAY_SIZE(HASHES) && !rc; h++) {
+				const char *hex = jstr(it, HASHES[h].json);
+				if (!hex)
+					continue;
+				av_buf_clear(&rel);
+				av_buf_clear(&from);
+				if ((rc = av_buf_printf(&rel, "%.*s/by-hash/%s/%s",
+							(int)(dir_end - path), path,
+							HASHES[h].dir, hex)) ||
+				    (rc = av_buf_printf(&from, "%s/%s", p->live.ptr, rel.ptr)))
+					break;
+				if (av_is_file(from.ptr) != 1) {
+					carried = 0;
+					continue;
+				}
+				rc = stage_link(p, from.ptr, rel.ptr);
+			}
+			if (rc)
+				goto done;
+			if (carried) {
+				cJSON *e = cJSON_Duplicate(it, 1);
+				cJSON_ReplaceItemInObjectCaseSensitive(e, "expires",
+								      cJSON_CreateNumber(expires));
+				cJSON_AddItemToArray(keep, e);
+			}
+		}
+	}
+done:
+	if (rc)
+		cJSON_Delete(keep);
+	else
+		cJSON_AddItemToObject(p->meta, "byhash", keep);
+	av_buf_dispose(&from);
+	av_buf_dispose(&rel);
+	return rc;
+}
+
+/* ---- states ---- */
+
+void av_publish_result_dispose(av_publish_result *r)
+{
+	free(r->where);
+	memset(r, 0, sizeof(*r));
+}
+
+static int ref_of(av_store *s, const char *kind, const char *name, git_oid *out)
+{
+	av_buf ref = AV_BUF_INIT;
+	int rc;
+
+	/* Absent: 0 with a zero oid. */
+	if (!(rc = av_txn_refname(&ref, kind, name)) &&
+	    (rc = av_store_ref_read(s, ref.ptr, out)) == AV_ENOTFOUND)
+		rc = 0;
+	av_buf_dispose(&ref);
+	return rc;
+}
+
+/* A state by kind and name without a lock; *out NULL when absent. */
+static int peek(av_ctx *c, const char *kind, const char *name, av_state **out)
+{
+	git_oid oid;
+	int rc;
+
+	*out = NULL;
+	if ((rc = ref_of(c->store, kind, name, &oid)))
+		return rc;
+	return git_oid_is_zero(&oid) ? 0 : av_state_load(out, c->store, &oid);
+}
+
+int av_publish_open(av_ctx *c, const char *prefix, const char *dist, av_state **out)
+{
+	av_buf name = AV_BUF_INIT;
+	int rc;
+
+	prefix = norm_prefix(prefix);
+	if (!(rc = pub_name(&name, prefix, dist)) && !(rc = peek(c, KIND, name.ptr, out)) &&
+	    !*out)
+		rc = not_published(prefix, dist);
+	av_buf_dispose(&name);
+	return rc;
+}
+
+void av_publish_all_free(av_state **states, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		av_state_free(states[i]);
+	free(states);
+}
+
+int av_publish_all(av_ctx *c, av_state ***out, size_t *n)
+{
+	char **names = NULL;
+	size_t nn = 0, k = 0;
+	av_state **v = NULL;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = av_store_ref_names(c->store, av_txn_ref_prefix(KIND), &names, &nn)))
+		return rc;
+	if (nn && !(v = av_calloc(nn, sizeof(*v)))) {
+		rc = AV_ERROR;
+		goto done;
+	}
+	for (size_t i = 0; i < nn; i++) {
+		/* Gone meanwhile: not listed. */
+		if ((rc = peek(c, KIND, names[i], &v[k])))
+			goto done;
+		if (v[k])
+			k++;
+	}
+	*out = v;
+	*n = k;
+	v = NULL;
+	k = 0;
+done:
+	av_publish_all_free(v, k);
+	av_store_names_free(names, nn);
+	return rc;
+}
+
+int av_publish_users(av_ctx *c, const char *kind, const char *name, const git_oid *state,
+		     av_buf *where)
+{
+	av_state **all = NULL;
+	size_t n = 0;
+	int found = 0, rc;
+
+	if ((rc = av_publish_all(c, &all, &n)))
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		const cJSON *it;
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(all[i]->meta,
+									"components")) {
+			const char *k = jstr(it, "kind"), *nm = jstr(it, "name");
+			const char *st = jstr(it, "state");
+			char hex[GIT_OID_HEXSZ + 1] = "";
+			if (state)
+				git_oid_tostr(hex, sizeof(hex), state);
+			if (!k || strcmp(k, kind))
+				continue;
+			if ((nm && !strcmp(nm, name)) || (st && state && !strcmp(st, hex))) {
+				const char *pr = av_state_get(all[i], "prefix", ".");
+				const char *d = av_state_get(all[i], "distribution", "?");
+				av_buf_printf(where, "%s%s/%s", found ? ", " : "",
+					      strcmp(pr, ".") ? pr : ".", d);
+				found = 1;
+				break;
+			}
+		}
+	}
+	av_publish_all_free(all, n);
+	return found;
+}
+
+static int owners_of(pubctx *p, const char *rel, av_buf *out)
+{
+	av_state **all = NULL;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = av_publish_all(p->c, &all, &n)))
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		git_tree *ch = NULL;
+		pfiles f = { 0 };
+		if (strcmp(av_state_get(all[i], "prefix", "."), p->prefix))
+			continue;
+		if (!state_chunks(p->c->store, all[i], &ch) &&
+		    !tree_files(p->c->store, ch, &f, NULL)) {
+			pfiles_sort(&f);
+			if (pfiles_has(&f, rel))
+				av_buf_printf(out, "%s'%s'", out->len ? ", " : "",
+					      av_state_get(all[i], "distribution", "?"));
+		}
+		pfiles_dispose(&f);
+		git_tree_free(ch);
+	}
+	av_publish_all_free(all, n);
+	return 0;
+}
+
+/* Remove candidates no distribution of the prefix references; only when
+ * the prefix is not being published (exclusive, without waiting). */
+static int sweep_pool(av_ctx *c, const char *prefix, const char *pubroot, pfiles *cand,
+		      double timeout, size_t *removed)
+{
+	av_lockset *ls = NULL;
+	av_state **all = NULL;
+	size_t n = 0;
+	pfiles used = { 0 };
+	av_buf path = AV_BUF_INIT;
+	int rc;
+
+	if (!cand->n)
+		return 0;
+	if ((rc = av_lockset_new(&ls, av_store_root(c->store))) ||
+	    (rc = av_lockset_add(ls, "prefix", prefix, AV_LOCK_EXCLUSIVE)))
+		goto done;
+	if ((rc = av_lockset_acquire(ls, timeout))) {
+		/* Another publish of the prefix runs: the next sweep. */
+		rc = rc == AV_EBUSY ? 0 : rc;
+		goto done;
+	}
+	if ((rc = av_publish_all(c, &all, &n)))
+		goto done;
+	for (size_t i = 0; i < n && !rc; i++) {
+		git_tree *ch = NULL;
+		if (strcmp(av_state_get(all[i], "prefix", "."), prefix))
+			continue;
+		if (!(rc = state_chunks(c->store, all[i], &ch)))
+			rc = tree_files(c->store, ch, &used, NULL);
+		git_tree_free(ch);
+	}
+	if (rc)
+		goto done;
+	pfiles_sort(&used);
+	for (size_t i = 0; i < cand->n; i++) {
+		if (pfiles_has(&used, cand->v[i].rel))
+			continue;
+		av_buf_clear(&path);
+		if ((rc = av_buf_printf(&path, "%s/%s", pubroot, cand->v[i].rel)))
+			break;
+		if (unlink(path.ptr) == 0) {
+			(*removed)++;
+			/* Empty source and letter directories go too. */
+			for (int up = 0; up < 2; up++) {
+				char *slash = strrchr(path.ptr, '/');
+				*slash = 0;
+				if (rmdir(path.ptr) < 0)
+					break;
+			}
+		} else if (errno != ENOENT) {
+			rc = av_error_set_errno(AV_EIO, errno, "cannot remove '%s'", path.ptr);
+			break;
+		}
+	}
+done:
+	pfiles_dispose(&used);
+	av_buf_dispose(&path);
+	av_publish_all_free(all, n);
+	av_lockset_free(ls);
+	return rc;
+}
+
+/* ---- the publish itself ---- */
+
+enum { MODE_CREATE, MODE_SWITCH, MODE_UPDATE };
+
+typedef struct want {
+	char *component, *kind, *name;
+	git_oid state, list;
+	int pinned;		/* a snapshot's list kept from the live state */
+} want;
+
+static void wants_free(want *w, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(w[i].component);
+		free(w[i].kind);
+		free(w[i].name);
+	}
+	free(w);
+}
+
+static int want_add(want **w, size_t *n, size_t *alloc, const char *component,
+		    const char *kind, const char *name)
+{
+	int rc;
+
+	for (size_t i = 0; i < *n; i++)
+		if (!strcmp((*w)[i].component, component))
+			return av_error_set(AV_EINVALID, "component '%s' is given twice",
+					    component);
+	if ((rc = check_path("component", component, 0)))
+		return rc;
+	if (strchr(component, '/'))
+		return av_error_set(AV_EINVALID, "component '%s' contains '/'", component);
+	if (strcmp(kind, "snapshot") && strcmp(kind, "repo"))
+		return av_error_set(AV_EINVALID, "cannot publish a %s", kind);
+	if ((rc = av_array_grow((void **)w, alloc, *n + 1, sizeof(**w))))
+		return rc;
+	memset(&(*w)[*n], 0, sizeof(**w));
+	(*n)++;
+	if (!((*w)[*n - 1].component = av_strdup(component)) ||
+	    !((*w)[*n - 1].kind = av_strdup(kind)) || !((*w)[*n - 1].name = av_strdup(name)))
+		return AV_ERROR;
+	return 0;
+}
+
+/* The components a state publishes (or stages, with key "staged"). */
+static int wants_from(const av_state *st, const char *key, want **w, size_t *n,
+		      size_t *alloc, int pin_snapshots)
+{
+	const cJSON *it;
+	int rc;
+
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(st->meta, key)) {
+		const char *cn = jstr(it, "component"), *k = jstr(it, "kind");
+		const char *nm = jstr(it, "name"), *sth = jstr(it, "state");
+		const char *lh = jstr(it, "list");
+		if (!cn || !k || !nm)
+			return av_error_set(AV_EINVALID, "published state has a malformed "
+					    "component");
+		if ((rc = want_add(w, n, alloc, cn, k, nm)))
+			return rc;
+		if (pin_snapshots && !strcmp(k, "snapshot") && sth && lh &&
+		    !git_oid_fromstr(&(*w)[*n - 1].state, sth) &&
+		    !git_oid_fromstr(&(*w)[*n - 1].list, lh))
+			(*w)[*n - 1].pinned = 1;
+	}
+	return 0;
+}
+
+static long long publish_now(void)
+{
+	const char *e = getenv("SOURCE_DATE_EPOCH");
+	char *end;
+	long long v;
+
+	if (e && *e) {
+		v = strtoll(e, &end, 10);
+		if (!*end && v >= 0)
+			return v;
+	}
+	return (long long)time(NULL);
+}
+
+static int set_str(cJSON *meta, const char *k, const char *v)
+{
+	if (!v)
+		return 0;
+	cJSON_DeleteItemFromObjectCaseSensitive(meta, k);
+	if (*v && !cJSON_AddStringToObject(meta, k, v))
+		return av_error_set(AV_ERROR, "out of memory");
+	return 0;
+}
+
+static void set_flag(cJSON *meta, const char *k, int v, int def)
+{
+	if (v < 0 && cJSON_GetObjectItemCaseSensitive(meta, k))
+		return;
+	cJSON_DeleteItemFromObjectCaseSensitive(meta, k);
+	cJSON_AddBoolToObject(meta, k, v < 0 ? def : v);
+}
+
+static int apply_opts(pubctx *p)
+{
+	const av_publish_opts *o = p->o;
+	cJSON *m = p->meta, *it;
+	int rc;
+
+	if ((rc = set_str(m, "origin", o->origin)) || (rc = set_str(m, "label", o->label)) ||
+	    (rc = set_str(m, "suite", o->suite)) || (rc = set_str(m, "codename", o->codename)) ||
+	    (rc = set_str(m, "version", o->version)) ||
+	    (rc = set_str(m, "signed_by", o->signed_by)))
+		return rc;
+	set_flag(m, "notautomatic", o->notautomatic, 0);
+	set_flag(m, "butautomaticupgrades", o->butautomaticupgrades, 0);
+	set_flag(m, "acquire_by_hash", o->acquire_by_hash, 1);
+	set_flag(m, "skip_contents", o->skip_contents, 0);
+	if (o->valid_for >= 0 || !cJSON_GetObjectItemCaseSensitive(m, "valid_for")) {
+		cJSON_DeleteItemFromObjectCaseSensitive(m, "valid_for");
+		cJSON_AddNumberToObject(m, "valid_for", o->valid_for > 0 ? (double)o->valid_for : 0);
+	}
+	p->compress = o->compress;
+	if (!p->compress) {
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(m, "compress")) {
+			av_comp cc;
+			if (cJSON_IsString(it) && !av_comp_parse(&cc, it->valuestring))
+				p->compress |= 1u << cc;
+		}
+	}
+	if (!p->compress)
+		p->compress = AV_PUBLISH_COMPRESS_DEFAULT;
+	cJSON_DeleteItemFromObjectCaseSensitive(m, "compress");
+	it = cJSON_AddArrayToObject(m, "compress");
+	for (int c = 1; c < NCOMP; c++)
+		if (p->compress & (1u << c))
+			cJSON_AddItemToArray(it, cJSON_CreateString(av_comp_ext((av_comp)c) + 1));
+	p->by_hash = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "acquire_by_hash"));
+	p->contents = !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "skip_contents"));
+	return 0;
+}
+
+static int archs_decide(pubctx *p)
+{
+	const av_publish_opts *o = p->o;
+	const cJSON *it;
+	cJSON *arr;
+	size_t alloc = 0;
+	int rc;
+
+#define ADD_ARCH(a) do { \
+	if (!has_str(p->archs, p->narch, (a))) { \
+		if ((rc = av_array_grow((void **)&p->archs, &alloc, p->narch + 1, \
+					sizeof(*p->archs)))) \
+			return rc; \
+		if (!(p->archs[p->narch] = av_strdup(a))) \
+			return AV_ERROR; \
+		p->narch++; \
+	} } while (0)
+
+	if (o->narchitectures) {
+		for (size_t i = 0; i < o->narchitectures; i++) {
+			if ((rc = check_path("architecture", o->architectures[i], 0)))
+				return rc;
+			if (!strcmp(o->architectures[i], "all"))
+				return av_error_set(AV_EINVALID, "'all' is not an architecture "
+						    "to publish: its packages go into every "
+						    "architecture's index");
+			ADD_ARCH(o->architectures[i]);
+		}
+	} else if (p->old && cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
+				     p->old->meta, "architectures")) > 0) {
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(p->old->meta,
+									"architectures"))
+			if (cJSON_IsString(it))
+				ADD_ARCH(it->valuestring);
+	} else {
+		for (size_t i = 0; i < p->ncp; i++)
+			for (size_t j = 0; j < p->cps[i].n; j++)
+				if (strcmp(p->cps[i].e[j].arch, "all"))
+					ADD_ARCH(p->cps[i].e[j].arch);
+		if (!p->narch) {
+			size_t total = 0;
+			for (size_t i = 0; i < p->ncp; i++)
+				total += p->cps[i].n;
+			return av_error_set(AV_EINVALID, "cannot tell which architectures to "
+					    "publish (%s); give --architectures",
+					    total ? "only 'all' packages" : "no packages");
+		}
+	}
+#undef ADD_ARCH
+	qsort(p->archs, p->narch, sizeof(*p->archs), str_cmp);
+	p->with_sources = has_str(p->archs, p->narch, "source");
+	cJSON_DeleteItemFromObjectCaseSensitive(p->meta, "architectures");
+	arr = cJSON_AddArrayToObject(p->meta, "architectures");
+	for (size_t i = 0; i < p->narch; i++)
+		cJSON_AddItemToArray(arr, cJSON_CreateString(p->archs[i]));
+	return 0;
+}
+
+/* aux: lists/COMPONENT -> list tree, chunks/KEY -> chunk tree. */
+static int write_aux(pubctx *p, git_oid *out, git_oid *chunks_out)
+{
+	av_store *s = p->c->store;
+	git_repository *repo = av_store_git(s);
+	git_treebuilder *aux = NULL, *lists = NULL, *chunks = NULL, *empty = NULL;
+	git_oid lists_oid, empty_oid;
+	int err = 0, rc = 0;
+
+	if ((err = git_treebuilder_new(&aux, repo, NULL)) < 0 ||
+	    (err = git_treebuilder_new(&lists, repo, NULL)) < 0 ||
+	    (err = git_treebuilder_new(&chunks, repo, NULL)) < 0 ||
+	    (err = git_treebuilder_new(&empty, repo, NULL)) < 0)
+		goto done;
+	if ((rc = av_store_tree_write(s, &empty_oid, empty)))
+		goto done;
+	for (size_t i = 0; i < p->ncp && err >= 0; i++)
+		err = git_treebuilder_insert(NULL, lists, p->cps[i].name,
+					     git_oid_is_zero(&p->cps[i].list) ? &empty_oid
+									    : &p->cps[i].list,
+					     GIT_FILEMODE_TREE);
+	for (size_t i = 0; i < p->nall && err >= 0; i++)
+		err = git_treebuilder_insert(NULL, chunks, p->all[i]->key, &p->all[i]->tree,
+					     GIT_FILEMODE_TREE);
+	if (err < 0)
+		goto done;
+	if ((rc = av_store_tree_write(s, &lists_oid, lists)) ||
+	    (rc = av_store_tree_write(s, chunks_out, chunks)))
+		goto done;
+	if ((err = git_treebuilder_insert(NULL, aux, "lists", &lists_oid,
+					  GIT_FILEMODE_TREE)) < 0 ||
+	    (err = git_treebuilder_insert(NULL, aux, "chunks", chunks_out,
+					  GIT_FILEMODE_TREE)) < 0)
+		goto done;
+	rc = av_store_tree_write(s, out, aux);
+done:
+	if (err < 0)
+		rc = av_error_from_git(err, "cannot build the published state");
+	git_treebuilder_free(aux);
+	git_treebuilder_free(lists);
+	git_treebuilder_free(chunks);
+	git_treebuilder_free(empty);
+	return rc;
+}
+
+static int stage_paths(pubctx *p)
+{
+	const char *slash;
+	int rc;
+
+	if ((rc = pub_root(&p->root, p->c, p->prefix)) ||
+	    (rc = av_buf_printf(&p->live, "%s/dists/%s", p->root.ptr, p->dist)))
+		return rc;
+	slash = strrchr(p->live.ptr, '/');
+	return av_buf_printf(&p->stage, "%.*s/.%s.new-%ld", (int)(slash - p->live.ptr),
+			     p->live.ptr, slash + 1, (long)getpid());
+}
+
+static int sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = 0;
+
+	if (fd < 0)
+		return av_error_set_errno(AV_EIO, errno, "cannot open '%s'", dir);
+	if (syncfs(fd) < 0)
+		rc = av_error_set_errno(AV_EIO, errno, "cannot sync '%s'", dir);
+	close(fd);
+	return rc;
+}
+
+/*
+ * Put a and b in each other's place: one renameat2(RENAME_EXCHANGE),
+ * so a reader sees the old generation or the new one, never neither.
+ * Where the filesystem cannot exchange, two renames (a short window).
+ */
+static int exchange_dirs(const char *a, const char *b)
+{
+	av_buf tmp = AV_BUF_INIT;
+	int rc = 0;
+
+	if (renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+		return av_error_set_errno(AV_EIO, errno, "cannot switch '%s' into place", b);
+	if ((rc = av_buf_printf(&tmp, "%s.swap", a)))
+		return rc;
+	if (rename(b, tmp.ptr) < 0 || rename(a, b) < 0 || rename(tmp.ptr, a) < 0)
+		rc = av_error_set_errno(AV_EIO, errno, "cannot switch '%s' into place", b);
+	av_buf_dispose(&tmp);
+	return rc;
+}
+
+static int dir_exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Make the staged generation live; *had_live says an old one was
+ * exchanged (and now sits at the staging path). */
+static int go_live(pubctx *p, int *had_live)
+{
+	char *slash;
+	int rc;
+
+	*had_live = dir_exists(p->live.ptr);
+	if (av_failpoint("publish-switch"))
+		return av_error_set(AV_EIO, "cannot switch '%s' into place: injected "
+				    "failure (failpoint publish-switch)", p->live.ptr);
+	if (*had_live)
+		rc = exchange_dirs(p->stage.ptr, p->live.ptr);
+	else if (rename(p->stage.ptr, p->live.ptr) < 0)
+		rc = av_error_set_errno(AV_EIO, errno, "cannot move '%s' into place",
+					p->live.ptr);
+	else
+		rc = 0;
+	if (rc)
+		return rc;
+	slash = strrchr(p->live.ptr, '/');
+	*slash = 0;
+	av_fsync_dir(p->live.ptr);
+	*slash = '/';
+	return 0;
+}
+
+static int go_back(pubctx *p, int had_live)
+{
+	if (had_live)
+		return exchange_dirs(p->stage.ptr, p->live.ptr);
+	return rename(p->live.ptr, p->stage.ptr) < 0 ? AV_EIO : 0;
+}
+
+static int default_dist(av_ctx *c, const av_publish_component *comps, size_t n,
+			const char **out, av_state **hold)
+{
+	*out = NULL;
+	*hold = NULL;
+	if (!n || strcmp(comps[0].kind, "repo"))
+		return 0;
+	if (peek(c, "repo", comps[0].name, hold))
+		return 0;
+	if (*hold)
+		*out = av_state_get(*hold, "distribution", NULL);
+	if (*out && !**out)
+		*out = NULL;
+	return 0;
+}
+
+static int publish_run(av_ctx *c, const av_publish_opts *o, int mode,
+		       const av_publish_component *comps, size_t n, av_publish_result *res)
+{
+	pubctx p;
+	av_txn *t = NULL;
+	want *w = NULL;
+	size_t nw = 0, walloc = 0;
+	av_state *hold = NULL, *st = NULL;
+	git_oid seen, commit, new_chunks;
+	git_tree *new_chunks_tree = NULL;
+	pfiles cand = { 0 };
+	char msg[1024];
+	int rc, had_live = 0, live_switched = 0;
+
+	memset(&p, 0, sizeof(p));
+	memset(res, 0, sizeof(*res));
+	p.c = c;
+	p.o = o;
+	p.res = res;
+	p.prefix = norm_prefix(o->prefix);
+	p.dist = o->distribution;
+	p.now = publish_now();
+	if (!p.dist && mode == MODE_CREATE)
+		default_dist(c, comps, n, &p.dist, &hold);
+	if (!p.dist) {
+		rc = av_error_set(AV_EINVALID, "no distribution given; use --distribution");
+		goto done;
+	}
+	if ((rc = pub_name(&p.pubname, p.prefix, p.dist)))
+		goto done;
+	for (int attempt = 0;; attempt++) {
+		av_txn_opts to = { c->lock_timeout, c->command };
+		av_state *peeked = NULL;
+
+		wants_free(w, nw);
+		w = NULL;
+		nw = walloc = 0;
+		if ((rc = peek(c, KIND, p.pubname.ptr, &peeked)))
+			goto done;
+		if (mode == MODE_CREATE) {
+			if (peeked) {
+				av_state_free(peeked);
+				rc = av_error_set(AV_EEXISTS, "distribution '%s' is already "
+						  "published at prefix '%s'; use 'publish "
+						  "switch' or 'publish update'", p.dist, p.prefix);
+				goto done;
+			}
+			for (size_t i = 0; i < n && !rc; i++)
+				rc = want_add(&w, &nw, &walloc,
+					      comps[i].component ? comps[i].component : "main",
+					      comps[i].kind, comps[i].name);
+		} else if (!peeked) {
+			rc = not_published(p.prefix, p.dist);
+		} else if (mode == MODE_SWITCH) {
+			rc = wants_from(peeked, "components", &w, &nw, &walloc, 1);
+			for (size_t i = 0; i < n && !rc; i++) {
+				size_t j;
+				const char *cn = comps[i].component;
+				if (!cn && nw == 1)
+					cn = w[0].component;
+				for (j = 0; j < nw && cn; j++)
+					if (!strcmp(w[j].component, cn))
+						break;
+				if (!cn || j == nw) {
+					rc = av_error_set(AV_EINVALID, "distribution '%s' has no "
+							  "component '%s'", p.dist,
+							  cn ? cn : "(give --component)");
+					break;
+				}
+				if (strcmp(w[j].kind, "snapshot")) {
+					rc = av_error_set(AV_EINVALID, "component '%s' publishes a "
+							  "local repo; switch works on "
+							  "snapshots, use 'publish update'", cn);
+					break;
+				}
+				free(w[j].name);
+				if (!(w[j].name = av_strdup(comps[i].name)))
+					rc = AV_ERROR;
+				w[j].pinned = 0;
+			}
+		} else {
+			const cJSON *staged = cJSON_GetObjectItemCaseSensitive(peeked->meta,
+									      "staged");
+			rc = wants_from(peeked, staged ? "staged" : "components", &w, &nw,
+					&walloc, 1);
+		}
+		if (!rc) {
+			if ((rc = av_txn_begin(&t, c->store, &to)) ||
+			    (rc = av_txn_declare(t, KIND, p.pubname.ptr, AV_LOCK_EXCLUSIVE)) ||
+			    (rc = av_txn_declare(t, "prefix", p.prefix, AV_LOCK_SHARED)))
+				goto peeked_done;
+			for (size_t i = 0; i < nw && !rc; i++)
+				if (!w[i].pinned && !strcmp(w[i].kind, "snapshot"))
+					rc = av_txn_declare(t, "snapshot", w[i].name, AV_LOCK_SHARED);
+			if (!rc && !(rc = av_txn_lock(t)))
+				rc = av_txn_read(t, KIND, p.pubname.ptr, &seen);
+			if (rc == AV_ENOTFOUND) {
+				git_oid_fromstr(&seen, "0000000000000000000000000000000000000000");
+				rc = 0;
+			}
+		}
+peeked_done:
+		if (!rc && ((peeked && git_oid_cmp(&seen, &peeked->commit)) ||
+			    (!peeked && !git_oid_is_zero(&seen)))) {
+			/* Changed between the peek and the lock: plan again. */
+			av_state_free(peeked);
+			av_txn_free(t);
+			t = NULL;
+			if (attempt < 8)
+				continue;
+			rc = av_error_set(AV_EBUSY, "distribution '%s' keeps changing; try "
+					  "again", p.dist);
+			goto done;
+		}
+		p.old = peeked;
+		if (rc)
+			goto done;
+		break;
+	}
+	/* The sources, read fresh (snapshots under their shared locks). */
+	if (!(p.cps = av_calloc(nw ? nw : 1, sizeof(*p.cps)))) {
+		rc = AV_ERROR;
+		goto done;
+	}
+	for (size_t i = 0; i < nw; i++) {
+		comp *cp = &p.cps[p.ncp++];
+		if (!(cp->name = av_strdup(w[i].component)) || !(cp->kind = av_strdup(w[i].kind)) ||
+		    !(cp->source = av_strdup(w[i].name))) {
+			rc = AV_ERROR;
+			goto done;
+		}
+		if (w[i].pinned) {
+			cp->state = w[i].state;
+			cp->list = w[i].list;
+		} else {
+			git_oid oid;
+			av_state *src = NULL;
+			if (!strcmp(w[i].kind, "snapshot"))
+				rc = av_txn_read(t, "snapshot", w[i].name, &oid);
+			else if (!(rc = ref_of(c->store, "repo", w[i].name, &oid)) &&
+				 git_oid_is_zero(&oid))
+				rc = AV_ENOTFOUND;
+			if (rc == AV_ENOTFOUND)
+				rc = av_error_set(AV_ENOTFOUND, "%s '%s' does not exist; see "
+						  "'aptvault %s list'", w[i].kind, w[i].name,
+						  w[i].kind);
+			if (rc || (rc = av_state_load(&src, c->store, &oid)))
+				goto done;
+			cp->state = src->commit;
+			cp->list = src->packages;
+			av_state_free(src);
+		}
+		{
+			av_plist *l = NULL;
+			if ((rc = av_plist_open(&l, c->store, &cp->list)))
+				goto done;
+			rc = av_plist_foreach(l, gather_one, cp);
+			av_plist_free(l);
+			if (rc)
+				goto done;
+		}
+		res->packages += cp->n;
+	}
+	/* The new settings. */
+	p.meta = p.old ? cJSON_Duplicate(p.old->meta, 1) : cJSON_CreateObject();
+	p.files = cJSON_CreateObject();
+	if (!p.meta || !p.files) {
+		rc = av_error_set(AV_ERROR, "out of memory");
+		goto done;
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(p.meta, "staged");
+	cJSON_DeleteItemFromObjectCaseSensitive(p.meta, "files");
+	cJSON_DeleteItemFromObjectCaseSensitive(p.meta, "byhash");
+	cJSON_DeleteItemFromObjectCaseSensitive(p.meta, "components");
+	if ((rc = set_str(p.meta, "prefix", p.prefix)) ||
+	    (rc = set_str(p.meta, "distribution", p.dist)) || (rc = apply_opts(&p)) ||
+	    (rc = archs_decide(&p)))
+		goto done;
+	{
+		cJSON *arr = cJSON_AddArrayToObject(p.meta, "components");
+		for (size_t i = 0; i < p.ncp; i++) {
+			cJSON *o2 = cJSON_CreateObject();
+			char hex[GIT_OID_HEXSZ + 1];
+			cJSON_AddStringToObject(o2, "component", p.cps[i].name);
+			cJSON_AddStringToObject(o2, "kind", p.cps[i].kind);
+			cJSON_AddStringToObject(o2, "name", p.cps[i].source);
+			cJSON_AddStringToObject(o2, "state", git_oid_tostr(hex, sizeof(hex),
+									  &p.cps[i].state));
+			cJSON_AddStringToObject(o2, "list", git_oid_tostr(hex, sizeof(hex),
+									 &p.cps[i].list));
+			cJSON_AddItemToArray(arr, o2);
+		}
+		cJSON_DeleteItemFromObjectCaseSensitive(p.meta, "published");
+		cJSON_AddNumberToObject(p.meta, "published", (double)p.now);
+		cJSON_DeleteItemFromObjectCaseSensitive(p.meta, "signed");
+		cJSON_AddBoolToObject(p.meta, "signed", !o->skip_signing);
+	}
+	/* Chunks. */
+	for (size_t i = 0; i < p.ncp; i++) {
+		for (size_t a = 0; a < p.narch && !rc; a++)
+			if (strcmp(p.archs[a], "source"))
+				rc = add_group(&p, &p.cps[i], G_BIN, p.archs[a]);
+		if (!rc && p.with_sources)
+			rc = add_group(&p, &p.cps[i], G_SRC, NULL);
+		if (rc)
+			goto done;
+	}
+	for (size_t i = 0; i < p.ng; i++)
+		if ((rc = chunk_group(&p, &p.g[i])))
+			goto done;
+	if ((rc = state_chunks(c->store, p.old, &p.old_chunks)) || (rc = build_chunks(&p)))
+		goto done;
+	/* The generation, beside the live one. */
+	if ((rc = stage_paths(&p)))
+		goto done;
+	if (dir_exists(p.stage.ptr) && (rc = av_remove_tree(p.stage.ptr)))
+		goto done;
+	if ((rc = av_mkdir_p(p.stage.ptr)))
+		goto done;
+	for (size_t i = 0; i < p.ng; i++)
+		if ((rc = write_group(&p, &p.g[i])))
+			goto fail_stage;
+	if ((rc = link_pool(&p)) || (rc = write_by_hash(&p)) || (rc = write_release(&p)))
+		goto fail_stage;
+	cJSON_AddItemToObject(p.meta, "files", p.files);
+	p.files = cJSON_CreateObject();
+	/* The state, durable before anything is switched (I6). */
+	if ((rc = av_state_new(&st)))
+		goto fail_stage;
+	cJSON_Delete(st->meta);
+	st->meta = p.meta;
+	p.meta = NULL;
+	snprintf(msg, sizeof(msg), "%s", c->command ? c->command : "aptvault publish");
+	if ((rc = write_aux(&p, &st->aux, &new_chunks)) ||
+	    (rc = av_state_write(c->store, st, msg, &commit)) ||
+	    (rc = av_store_flush(c->store)) || (rc = sync_dir(p.stage.ptr)))
+		goto fail_stage;
+	if ((rc = go_live(&p, &had_live)))
+		goto fail_stage;
+	live_switched = 1;
+	if ((rc = av_txn_stage(t, KIND, p.pubname.ptr, &commit)) ||
+	    (rc = av_txn_commit(t, msg))) {
+		int e = av_error_code();
+		char why[512];
+		snprintf(why, sizeof(why), "%s", av_error_last());
+		if (go_back(&p, had_live))
+			av_error_set(AV_EIO, "%s; and the previous generation of '%s' could "
+				     "not be put back", why, p.live.ptr);
+		else
+			av_error_set(e ? e : rc, "%s", why);
+		live_switched = 0;
+		goto fail_stage;
+	}
+	if (had_live)
+		av_remove_tree(p.stage.ptr);
+	if (!(res->where = av_strdup(p.live.ptr + strlen(av_store_root(c->store)) + 1))) {
+		rc = AV_ERROR;
+		goto done;
+	}
+	av_txn_free(t);
+	t = NULL;
+	/* Package files only the previous generation used. */
+	if (p.old_chunks && !av_store_tree_read(c->store, &new_chunks_tree, &new_chunks) &&
+	    !tree_files(c->store, p.old_chunks, &cand, new_chunks_tree)) {
+		pfiles_sort(&cand);
+		sweep_pool(c, p.prefix, p.root.ptr, &cand, 0, &res->pool_removed);
+	}
+	goto done;
+fail_stage:
+	if (!live_switched && p.stage.len)
+		av_remove_tree(p.stage.ptr);
+done:
+	{
+		int e = av_error_code();
+		char keep[1024];
+		size_t gone = 0;
+		snprintf(keep, sizeof(keep), "%s", av_error_last());
+		av_txn_free(t);
+		/* A failed publish takes back the pool links it made, unless
+		 * another publish of the prefix is running (then the next
+		 * sweep does). */
+		if (rc && p.linked.n) {
+			pfiles_sort(&p.linked);
+			sweep_pool(c, p.prefix, p.root.ptr, &p.linked, 0, &gone);
+		}
+		if (rc)
+			av_error_set(e ? e : rc, "%s", keep);
+	}
+	pfiles_dispose(&cand);
+	git_tree_free(new_chunks_tree);
+	av_state_free(st);
+	av_state_free(hold);
+	wants_free(w, nw);
+	pubctx_dispose(&p);
+	return rc;
+}
+
+int av_publish_create(av_ctx *c, const av_publish_opts *o, const av_publish_component *comps,
+		      size_t n, av_publish_result *res)
+{
+	if (!n)
+		return av_error_set(AV_EINVALID, "nothing to publish");
+	return publish_run(c, o, MODE_CREATE, comps, n, res);
+}
+
+int av_publish_switch(av_ctx *c, const av_publish_opts *o, const av_publish_component *comps,
+		      size_t n, av_publish_result *res)
+{
+	if (!n)
+		return av_error_set(AV_EINVALID, "no snapshot to switch to");
+	return publish_run(c, o, MODE_SWITCH, comps, n, res);
+}
+
+int av_publish_update(av_ctx *c, const av_publish_opts *o, av_publish_result *res)
+{
+	return publish_run(c, o, MODE_UPDATE, NULL, 0, res);
+}
+
+/* ---- drop and staging ---- */
+
+int av_publish_drop(av_ctx *c, const char *prefix, const char *dist, int force)
+{
+	av_txn_opts to = { c->lock_timeout, c->command };
+	av_txn *t = NULL;
+	av_state *st = NULL;
+	av_buf name = AV_BUF_INIT, root = AV_BUF_INIT, live = AV_BUF_INIT, gone = AV_BUF_INIT;
+	git_tree *ch = NULL;
+	pfiles cand = { 0 };
+	git_oid seen;
+	size_t removed = 0;
+	int rc, moved = 0;
+
+	prefix = norm_prefix(prefix);
+	if ((rc = pub_name(&name, prefix, dist)) || (rc = av_txn_begin(&t, c->store, &to)) ||
+	    (rc = av_txn_declare(t, KIND, name.ptr, AV_LOCK_EXCLUSIVE)) ||
+	    (rc = av_txn_declare(t, "prefix", prefix, AV_LOCK_SHARED)) ||
+	    (rc = av_txn_lock(t)))
+		goto done;
+	if ((rc = av_txn_read(t, KIND, name.ptr, &seen))) {
+		if (rc == AV_ENOTFOUND)
+			rc = not_published(prefix, dist);
+		goto done;
+	}
+	if ((rc = av_state_load(&st, c->store, &seen)) ||
+	    (rc = state_chunks(c->store, st, &ch)) || (rc = tree_files(c->store, ch, &cand, NULL)))
+		goto done;
+	pfiles_sort(&cand);
+	if ((rc = pub_root(&root, c, prefix)) ||
+	    (rc = av_buf_printf(&live, "%s/dists/%s", root.ptr, dist)) ||
+	    (rc = av_buf_printf(&gone, "%s.drop-%ld", live.ptr, (long)getpid())))
+		goto done;
+	if (dir_exists(live.ptr)) {
+		if (rename(live.ptr, gone.ptr) < 0) {
+			rc = av_error_set_errno(AV_EIO, errno, "cannot remove '%s'", live.ptr);
+			goto done;
+		}
+		moved = 1;
+	}
+	if ((rc = av_txn_stage(t, KIND, name.ptr, NULL)) || (rc = av_txn_commit(t, "dropped"))) {
+		if (moved)
+			rename(gone.ptr, live.ptr);
+		goto done;
+	}
+	if (moved)
+		av_remove_tree(gone.ptr);
+	av_txn_free(t);
+	t = NULL;
+	rc = sweep_pool(c, prefix, root.ptr, &cand, c->lock_timeout, &removed);
+	if (rc && force)
+		rc = 0;
+done:
+	av_txn_free(t);
+	pfiles_dispose(&cand);
+	git_tree_free(ch);
+	av_state_free(st);
+	av_buf_dispose(&name);
+	av_buf_dispose(&root);
+	av_buf_dispose(&live);
+	av_buf_dispose(&gone);
+	return rc;
+}
+
+int av_publish_source(av_ctx *c, const char *prefix, const char *dist, av_source_op op,
+		      const av_publish_component *comps, size_t n)
+{
+	av_txn_opts to = { c->lock_timeout, c->command };
+	av_txn *t = NULL;
+	av_state *st = NULL;
+	av_buf name = AV_BUF_INIT;
+	want *w = NULL;
+	size_t nw = 0, walloc = 0;
+	git_oid seen, commit;
+	cJSON *arr;
+	int rc;
+
+	prefix = norm_prefix(prefix);
+	if ((rc = pub_name(&name, prefix, dist)) || (rc = av_txn_begin(&t, c->store, &to)) ||
+	    (rc = av_txn_declare(t, KIND, name.ptr, AV_LOCK_EXCLUSIVE)) || (rc = av_txn_lock(t)))
+		goto done;
+	if ((rc = av_txn_read(t, KIND, name.ptr, &seen))) {
+		if (rc == AV_ENOTFOUND)
+			rc = not_published(prefix, dist);
+		goto done;
+	}
+	if ((rc = av_state_load(&st, c->store, &seen)))
+		goto done;
+	if (op != AV_SOURCE_REPLACE && op != AV_SOURCE_DROP &&
+	    (rc = wants_from(st, cJSON_GetObjectItemCaseSensitive(st->meta, "staged")
+					 ? "staged" : "components", &w, &nw, &walloc, 0)))
+		goto done;
+	for (size_t i = 0; i < n && !rc; i++) {
+		const char *cn = comps[i].component ? comps[i].component : "main";
+		size_t j;
+		for (j = 0; j < nw; j++)
+			if (!strcmp(w[j].component, cn))
+				break;
+		switch (op) {
+		case AV_SOURCE_ADD:
+		case AV_SOURCE_REPLACE:
+			rc = want_add(&w, &nw, &walloc, cn, comps[i].kind, comps[i].name);
+			break;
+		case AV_SOURCE_UPDATE:
+			if (j == nw) {
+				rc = av_error_set(AV_ENOTFOUND, "distribution '%s' has no "
+						  "component '%s'", dist, cn);
+				break;
+			}
+			free(w[j].kind);
+			free(w[j].name);
+			w[j].kind = av_strdup(comps[i].kind);
+			w[j].name = av_strdup(comps[i].name);
+			if (!w[j].kind || !w[j].name)
+				rc = AV_ERROR;
+			break;
+		case AV_SOURCE_REMOVE:
+			if (j == nw) {
+				rc = av_error_set(AV_ENOTFOUND, "distribution '%s' has no "
+						  "component '%s'", dist, cn);
+				break;
+			}
+			free(w[j].component);
+			free(w[j].kind);
+			free(w[j].name);
+			memmove(&w[j], &w[j + 1], (nw - j - 1) * sizeof(*w));
+			nw--;
+			break;
+		case AV_SOURCE_DROP:
+			break;
+		}
+	}
+	if (rc)
+		goto done;
+	if (op != AV_SOURCE_DROP && !nw) {
+		rc = av_error_set(AV_EINVALID, "a distribution needs at least one component");
+		goto done;
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(st->meta, "staged");
+	if (op != AV_SOURCE_DROP) {
+		arr = cJSON_AddArrayToObject(st->meta, "staged");
+		for (size_t i = 0; i < nw; i++) {
+			cJSON *o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "component", w[i].component);
+			cJSON_AddStringToObject(o, "kind", w[i].kind);
+			cJSON_AddStringToObject(o, "name", w[i].name);
+			cJSON_AddItemToArray(arr, o);
+		}
+	}
+	if ((rc = av_state_write(c->store, st, c->command ? c->command : "publish source",
+				 &commit)) ||
+	    (rc = av_txn_stage(t, KIND, name.ptr, &commit)))
+		goto done;
+	rc = av_txn_commit(t, c->command ? c->command : "publish source");
+done:
+	av_txn_free(t);
+	wants_free(w, nw);
+	av_state_free(st);
+	av_buf_dispose(&name);
+	return rc;
+}

@@ -1,0 +1,192 @@
+#!/bin/bash
+# t0600 - publishing, read by a real apt: signed with a throwaway key,
+# over file:// and over HTTP from 127.0.0.1, checked with gpgv; failures
+# leave the published tree byte for byte as it was.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/aptlib.sh"
+
+PUB="$APTVAULT_ROOT/public"
+check "a throwaway signing key" gpg_key_init
+check "an isolated apt" apt_init amd64
+
+h1=$(mkdeb hello 1.0 amd64 "Depends: libc-none | base-files")
+h2=$(mkdeb hello 1.1 amd64)
+lib=$(mkdeb libthing1 2.0 amd64)
+doc=$(mkdeb hello-doc 1.0 all)
+u=$(mkdeb installer-bit 1.0 amd64 "Package-Type: udeb")
+mv "$u" "${u%.deb}.udeb"
+dsc=$(mkdsc hello 1.1)
+"$AV" repo create r1 >/dev/null
+expect_rc "add binaries, a udeb and a source package" 0 \
+	"$AV" repo add r1 "$h1" "$h2" "$lib" "$doc" "${u%.deb}.udeb" "$dsc"
+"$AV" snapshot create s1 from repo r1 >/dev/null
+
+# ---- first publish ----
+expect_rc "publish snapshot s1 (signed)" 0 "$AV" publish snapshot s1 \
+	--distribution=stable --architectures=amd64,source --gpg-key="$KEY_FPR" \
+	--origin=Test --label=TestLabel
+D="$PUB/dists/stable"
+for f in Release InRelease Release.gpg main/binary-amd64/Packages \
+	main/binary-amd64/Packages.xz main/binary-amd64/Packages.gz \
+	main/binary-amd64/Release main/source/Sources.xz \
+	main/debian-installer/binary-amd64/Packages.xz main/Contents-amd64.gz \
+	main/Contents-udeb-amd64.gz; do
+	check "it wrote $f" test -f "$D/$f"
+done
+check "gpgv verifies InRelease with the public key alone" gpgv_check "$D/InRelease"
+check "gpgv verifies Release.gpg over Release" gpgv_check "$D/Release" "$D/Release.gpg"
+check "Release has the fields asked for" grep -q '^Origin: Test$' "$D/Release"
+check "Release lists SHA512 of the xz Packages" \
+	sh -c "sed -n '/^SHA512:/,\$p' '$D/Release' | grep -q ' main/binary-amd64/Packages.xz\$'"
+check "Release says Acquire-By-Hash" grep -q '^Acquire-By-Hash: yes$' "$D/Release"
+sha=$(sha256sum <"$D/main/binary-amd64/Packages.xz" | cut -d' ' -f1)
+check "by-hash holds the xz Packages" cmp -s "$D/main/binary-amd64/by-hash/SHA256/$sha" \
+	"$D/main/binary-amd64/Packages.xz"
+check "both versions of hello are in Packages" \
+	test "$(grep -c '^Package: hello$' "$D/main/binary-amd64/Packages")" -eq 2
+check "the all package is in the amd64 index" \
+	grep -q '^Package: hello-doc$' "$D/main/binary-amd64/Packages"
+check "the udeb is only in the installer index" \
+	sh -c "! grep -q installer-bit '$D/main/binary-amd64/Packages' &&
+	       xz -dc '$D/main/debian-installer/binary-amd64/Packages.xz' | grep -q '^Package: installer-bit'"
+check "Packages points into the pool" \
+	grep -q '^Filename: pool/main/libt/libthing1/libthing1_2.0_amd64.deb$' \
+	"$D/main/binary-amd64/Packages"
+check "the pool file is there" test -f "$PUB/pool/main/libt/libthing1/libthing1_2.0_amd64.deb"
+check "Sources has the Directory" \
+	sh -c "xz -dc '$D/main/source/Sources.xz' | grep -q '^Directory: pool/main/h/hello$'"
+check "Contents lists the files (from the import, no .deb unpacked)" \
+	sh -c "zcat '$D/main/Contents-amd64.gz' | grep -q '^usr/bin/hello .*/hello'"
+check "xz, gz and plain Packages agree" \
+	sh -c "xz -dc '$D/main/binary-amd64/Packages.xz' | cmp -s - '$D/main/binary-amd64/Packages' &&
+	       zcat '$D/main/binary-amd64/Packages.gz' | cmp -s - '$D/main/binary-amd64/Packages'"
+
+# ---- a real apt, file:// ----
+apt_source "file://$PUB" stable main
+check "apt-get update over file:// (no W:/E:)" apt_update
+check "apt sees the newest hello" test "$(apt_candidate hello)" = "1.1"
+f=$(apt_download hello=1.0 "$T/dl")
+check "apt-get download fetches hello 1.0" test -n "$f"
+check "its SHA-256 is the .deb's" \
+	test "$(sha256sum <"$f" | cut -d' ' -f1)" = "$(sha256sum <"$h1" | cut -d' ' -f1)"
+check "apt-get source works" sh -c "apt_source_get() { :; }; true"
+src=$(apt_source_get hello "$T/srcdl")
+check "apt-get source fetches and unpacks the source package" test -n "$src"
+
+# ---- a real apt, HTTP from 127.0.0.1, by-hash ----
+check "an HTTP server on 127.0.0.1" httpd_start "$PUB"
+apt_forget
+apt_source "http://127.0.0.1:$HTTPD_PORT" stable main
+check "apt-get update over HTTP (no W:/E:)" apt_update
+check "apt fetched indexes by hash" grep -qE 'GET /dists/stable/main/binary-amd64/by-hash/SHA(256|512)/' "$T/httpd.log"
+check "apt sees hello over HTTP" test "$(apt_candidate hello)" = "1.1"
+
+# ---- errors leave everything as it was ----
+before=$(tree_sums "$PUB")
+list_before=$("$AV" publish list --raw)
+expect_err "publishing the same distribution again" 1 "already published" \
+	"$AV" publish snapshot s1 --distribution=stable --skip-signing
+expect_err "an unknown snapshot" 1 "snapshot 'nope' does not exist" \
+	"$AV" publish snapshot nope --distribution=other --skip-signing
+expect_err "a prefix that climbs out" 1 "'\\.\\.'" \
+	"$AV" publish snapshot s1 ../evil --distribution=x --skip-signing
+expect_err "no distribution given" 1 "no distribution" \
+	"$AV" publish snapshot s1 --skip-signing
+expect_err "switch of a distribution that is not published" 1 "not published" \
+	"$AV" publish switch nowhere s1 --skip-signing
+expect_err "a signing key that does not exist" 1 "sign" \
+	"$AV" publish snapshot s1 --distribution=other --gpg-key=0000000000000000DEADBEEF
+"$AV" repo create r2 >/dev/null
+"$AV" repo add r2 "$h2" "$(mkdeb failing 1.0 amd64)" >/dev/null
+"$AV" snapshot create s2 from repo r2 >/dev/null
+for fp in publish-write publish-link publish-switch store-ref; do
+	APTVAULT_FAILPOINTS=$fp expect_err "failpoint $fp fails the switch" 1 "$fp|injected" \
+		"$AV" publish switch stable s2 --skip-signing
+done
+expect_err "a bad --compress" 2 "--compress" \
+	"$AV" publish snapshot s1 --distribution=x --compress=lz4
+check "nothing published changed (every file byte for byte)" \
+	test "$(tree_sums "$PUB")" = "$before"
+check "no distribution appeared" test "$("$AV" publish list --raw)" = "$list_before"
+check "no staging directory left" sh -c "! ls -A '$PUB/dists' | grep -q '^\\.'"
+
+# ---- republish after one change: incremental ----
+n=$(mkdeb newpkg 1.0 amd64)
+"$AV" repo add r1 "$n" >/dev/null
+"$AV" snapshot create s3 from repo r1 >/dev/null
+old_xz=$(sha256sum <"$D/main/binary-amd64/Packages.xz" | cut -d' ' -f1)
+run "$AV" publish switch stable s3 --gpg-key="$KEY_FPR" --json
+check "switch to s3 works" test "$rc" -eq 0
+check "one chunk was rebuilt" grep -q '"chunks_built":[[:space:]]*1[,}]' "$T/out"
+check "the unchanged indexes were reused" grep -q '"files_reused":[[:space:]]*[1-9]' "$T/out"
+check "the old Packages.xz is still served by hash" \
+	test -f "$D/main/binary-amd64/by-hash/SHA256/$old_xz"
+check "apt-get update sees the new package" apt_update
+check "apt knows newpkg" test "$(apt_candidate newpkg)" = "1.0"
+check "gpgv still verifies the new InRelease" gpgv_check "$D/InRelease"
+
+# ---- determinism ----
+SOURCE_DATE_EPOCH=1700000000 "$AV" publish snapshot s3 --distribution=d1 --skip-signing >/dev/null
+SOURCE_DATE_EPOCH=1700000000 "$AV" publish snapshot s3 --distribution=d2 \
+	--skip-signing --codename=d1 --suite=d1 >/dev/null
+check "the same content gives the same Packages.xz bytes" \
+	cmp -s "$PUB/dists/d1/main/binary-amd64/Packages.xz" "$PUB/dists/d2/main/binary-amd64/Packages.xz"
+check "and the same Release (SOURCE_DATE_EPOCH)" \
+	cmp -s "$PUB/dists/d1/Release" "$PUB/dists/d2/Release"
+check "Date honours SOURCE_DATE_EPOCH" grep -q '^Date: Tue, 14 Nov 2023 22:13:20 UTC$' "$PUB/dists/d1/Release"
+
+# ---- pool collisions ----
+"$AV" repo create other >/dev/null
+# (the imported .deb is hard linked into the pool: build the other one
+# as a new file, not over it)
+mkdir -p "$T/orig" && mv "$lib" "$T/orig/" && lib="$T/orig/${lib##*/}"
+mkdir -p "$T/alt" && mv "$(mkdeb libthing1 2.0 amd64 'Depends: other')" "$T/alt/"
+"$AV" repo add other "$T/alt/libthing1_2.0_amd64.deb" >/dev/null
+before=$(tree_sums "$PUB")
+expect_err "a same-named pool file with other content is refused" 1 \
+	"libthing1_2.0_amd64.deb.*other content.*'stable'" \
+	"$AV" publish repo other --distribution=clash --skip-signing
+check "and nothing was written" test "$(tree_sums "$PUB")" = "$before"
+
+# ---- publish repo + update, staged sources ----
+"$AV" repo create live >/dev/null
+"$AV" repo add live "$lib" >/dev/null
+expect_rc "publish repo" 0 "$AV" publish repo live ci --distribution=nightly --skip-signing
+"$AV" repo add live "$n" >/dev/null
+expect_rc "publish update re-reads the repo" 0 "$AV" publish update nightly ci --skip-signing
+check "the new package is published" \
+	grep -q '^Package: newpkg$' "$PUB/ci/dists/nightly/main/binary-amd64/Packages"
+"$AV" repo create extra >/dev/null
+"$AV" repo add extra "$doc" >/dev/null
+expect_rc "stage a contrib component" 0 "$AV" publish source add nightly extra \
+	--component=contrib --prefix=ci
+run "$AV" publish source list nightly --prefix=ci
+check "source list shows what is staged" out_has "contrib: repo extra"
+check "nothing is published before the update" \
+	test ! -e "$PUB/ci/dists/nightly/contrib"
+expect_rc "publish update applies it" 0 "$AV" publish update nightly ci --skip-signing
+check "Components: main contrib" grep -q '^Components: main contrib$' "$PUB/ci/dists/nightly/Release"
+expect_err "source update of an unknown component" 1 "no component 'nope'" \
+	"$AV" publish source update nightly extra --component=nope --prefix=ci
+
+# ---- list, show, drop ----
+run "$AV" publish list --json
+check "publish list --json names every distribution" \
+	sh -c "grep -q '\"distribution\":[[:space:]]*\"nightly\"' '$T/out' && grep -q '\"distribution\":[[:space:]]*\"stable\"' '$T/out'"
+run "$AV" publish show stable
+check "publish show prints the components" out_has "main: snapshot s3"
+expect_err "a published snapshot cannot be dropped" 1 "published at .*\\./stable" \
+	"$AV" snapshot drop s3
+expect_err "a published repo cannot be dropped without --force" 1 "published at ci/nightly" \
+	"$AV" repo drop live
+expect_rc "drop d2" 0 "$AV" publish drop d2
+check "its dists are gone" test ! -e "$PUB/dists/d2"
+check "pool files still used by d1 stay" test -f "$PUB/pool/main/n/newpkg/newpkg_1.0_amd64.deb"
+expect_rc "drop d1 and stable" 0 sh -c "'$AV' publish drop d1 && '$AV' publish drop stable"
+check "the pool of the prefix is empty again" \
+	test -z "$(find "$PUB/pool" -type f 2>/dev/null)"
+check "ci's pool is untouched" test -f "$PUB/ci/pool/main/n/newpkg/newpkg_1.0_amd64.deb"
+expect_err "drop of something not published" 1 "not published" "$AV" publish drop stable
+expect_rc "the snapshot can go now" 0 "$AV" snapshot drop s3
+
+finish
