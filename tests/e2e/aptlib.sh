@@ -3,6 +3,7 @@
 # lists and caches, all under $T; the machine's /etc/apt and /var/lib/apt
 # are never read or written), a tiny HTTP server and gpgv checks.
 # Source it after lib.sh, which sets $T and the EXIT trap this extends.
+# shellcheck disable=SC2034 # KEY_FPR, HTTPD_PORT, ... are for the tests
 
 AV_E2E_DIR=${AV_E2E_DIR:-$(cd "$(dirname "$0")" && pwd)}
 HTTPD_PID=
@@ -107,15 +108,18 @@ _gpg_export_all() {
 #       fixed, so apt neither asks dpkg for the machine's architecture nor
 #       picks up its foreign architectures (which would fetch more indexes).
 #   Debug::NoLocking
-#       do not take the lock files (lists/lock, ...); nothing else uses
-#       this apt and a lock would only get in the way of parallel tests.
+#       take no lock files; nothing else uses this apt.  (As root the
+#       locks would only be under $T, so this is belt and braces.)
 #   Acquire::Languages "none"
-#       no Translation-* indexes are asked for, so the repository need not
-#       have them and the HTTP log only shows what matters.
+#       no Translation-* indexes are asked for, so the HTTP log only shows
+#       what matters.  (apt skips ones the Release does not list anyway.)
 #   APT::Sandbox::User "root"
-#       the download methods (file, http, gpgv) otherwise run as _apt,
-#       which can read nothing under $T (mktemp -d makes it mode 700):
-#       file:// repositories and the Signed-By key are then unreadable.
+#       needed: the methods otherwise run as _apt, which cannot enter $T
+#       (mktemp -d makes it mode 700).  apt then falls back to root itself
+#       but says "W: Download is performed unsandboxed as root", which
+#       apt_update counts as a failure.  Making $T 755 fixes update but not
+#       apt-get download/source, whose target directory must then belong
+#       to _apt as well.
 #   Acquire::http::Proxy::127.0.0.1 / ::localhost "DIRECT"
 #       an http_proxy in the environment must not be used for the local
 #       test server.
@@ -175,9 +179,9 @@ apt_source() {
 
 # apt_update: apt-get update, output (stdout and stderr) in
 # $T/apt-update.log.  True only if apt-get exits 0 and no line starts with
-# "W:", "E:" or "Err:" (see _aptlib_bad_lines; apt exits 0 on many
-# problems: an index that could not be fetched is only an "E:" line).  On failure the log goes, indented,
-# to stderr.
+# "W:", "E:" or "Err:" (see _aptlib_bad_lines; apt exits 0 on some
+# problems, e.g. a failed Packages fetch).  On failure the log goes,
+# indented, to stderr.
 apt_update() {
 	_apt apt-get update >"$T/apt-update.log" 2>&1
 	_rc=$?

@@ -191,16 +191,24 @@ for k in pubkey pubkey-second; do
 	apt_source "http://127.0.0.1:$HTTPD_PORT" test main "$T/$k.gpg"
 	check "two signatures, Signed-By $k alone: apt_update is clean" apt_update
 done
-check "HEAD works" eval 'python3 -c "
+# http_req METHOD PATH: prints "STATUS CONTENT-LENGTH" from the server.
+http_req() {
+	python3 - "$HTTPD_PORT" "$1" "$2" <<'EOF'
 import http.client, sys
-c = http.client.HTTPConnection(\"127.0.0.1\", $HTTPD_PORT)
-c.request(\"HEAD\", \"/dists/test/Release\")
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=10)
+c.request(sys.argv[2], sys.argv[3])
 r = c.getresponse()
-sys.exit(0 if r.status == 200 and int(r.getheader(\"Content-Length\")) == $(stat -c %s "$D/Release") else 1)"'
-check "a missing file is a 404 in the log" eval \
-	'python3 -c "import urllib.request as u
-try: u.urlopen(\"http://127.0.0.1:$HTTPD_PORT/nope\")
-except Exception: pass" && grep -qx "GET /nope 404" "$T/httpd.log"'
+r.read()
+print(r.status, r.getheader("Content-Length"))
+EOF
+}
+size_release=$(stat -c %s "$D/Release")
+check "HEAD gives the status and Content-Length" test "$(http_req HEAD /dists/test/Release)" = "200 $size_release"
+check "... and is logged" grep -qx 'HEAD /dists/test/Release 200' "$T/httpd.log"
+ln -s test "$R/dists/stable"
+check "symlinks are followed" test "$(http_req GET /dists/stable/Release)" = "200 $size_release"
+check "a missing file is a 404" eval 'http_req GET /nope | grep -q "^404 "'
+check "... and is logged" grep -qx 'GET /nope 404' "$T/httpd.log"
 pid=$HTTPD_PID
 httpd_stop
 check "httpd_stop ends the server" eval '! kill -0 $pid 2>/dev/null'
