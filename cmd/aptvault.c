@@ -19,7 +19,7 @@ static const struct family {
 	{ "package", "search and inspect packages across all resources" },
 	{ "config", "show the effective configuration" },
 	{ "snapshot", "immutable package lists: create, diff, merge, pull, filter, verify" },
-	{ "publish", "published distributions (not yet available)" },
+	{ "publish", "signed distributions that apt reads" },
 	{ "mirror", "mirrors of remote archives (not yet available)" },
 };
 
