@@ -686,19 +686,55 @@ static int store_chunk(av_store *s, chunk *k)
 	return rc;
 }
 
-/* Read blob NAME of chunk k's tree into out (appended). */
-static int chunk_blob(av_store *s, const chunk *k, const char *name, av_buf *out)
+/* A built chunk's data by blob name, still in memory; NULL if not. */
+static const av_buf *chunk_mem(const chunk *k, const char *name)
+{
+	if (!k->built)
+		return NULL;
+	if (!strcmp(name, "files"))
+		return &k->files;
+	if ((name[0] == 't' || name[0] == 'c') && (name[1] == '0' || name[1] == '1') && !name[2])
+		return name[0] == 't' ? &k->text[name[1] - '0'] : &k->contents[name[1] - '0'];
+	if (name[0] == 'p' && (name[1] == '0' || name[1] == '1'))
+		for (int c = 1; c < NCOMP; c++)
+			if (!strcmp(name + 2, av_comp_ext((av_comp)c)))
+				return k->text[name[1] - '0'].len ? &k->piece[name[1] - '0'][c]
+								  : NULL;
+	return NULL;
+}
+
+/*
+ * Blob NAME of chunk k appended to out: from memory when this run built
+ * the chunk, else from its tree.  *found (if not NULL) says whether the
+ * chunk has it; without found, a missing blob is an error.
+ */
+static int chunk_get(av_store *s, const chunk *k, const char *name, av_buf *out, int *found)
 {
 	git_tree *t = NULL;
 	git_blob *b = NULL;
 	const git_tree_entry *te;
 	const chunk *src = k->same ? k->same : k;
+	const av_buf *mem;
 	int rc;
 
+	if (found)
+		*found = 1;
+	if (src->built) {
+		if ((mem = chunk_mem(src, name)))
+			return av_buf_put(out, mem->ptr ? mem->ptr : "", mem->len);
+		if (found) {
+			*found = 0;
+			return 0;
+		}
+	}
 	if ((rc = av_store_tree_read(s, &t, &src->tree)))
 		return rc;
 	if (!(te = git_tree_entry_byname(t, name))) {
-		rc = av_error_set(AV_EINVALID, "index chunk %.12s has no '%s'", k->key, name);
+		if (found)
+			*found = 0;
+		else
+			rc = av_error_set(AV_EINVALID, "index chunk %.12s has no '%s'", k->key,
+					  name);
 		goto done;
 	}
 	if ((rc = av_store_blob_read(s, &b, git_tree_entry_id(te))))
@@ -708,6 +744,11 @@ done:
 	git_blob_free(b);
 	git_tree_free(t);
 	return rc;
+}
+
+static int chunk_blob(av_store *s, const chunk *k, const char *name, av_buf *out)
+{
+	return chunk_get(s, k, name, out, NULL);
 }
 
 /* Find cached chunks, build the rest. */
@@ -757,6 +798,20 @@ done:
 
 /* ---- writing the generation ---- */
 
+/* mkdir -p of the directory part of path (path is restored). */
+static int mkdir_parent(char *path)
+{
+	char *slash = strrchr(path, '/');
+	int rc;
+
+	if (!slash)
+		return 0;
+	*slash = 0;
+	rc = av_mkdir_p(path);
+	*slash = '/';
+	return rc;
+}
+
 /* Write data to stage/rel (creating directories). */
 static int stage_write(pubctx *p, const char *rel, const void *data, size_t len)
 {
@@ -764,16 +819,9 @@ static int stage_write(pubctx *p, const char *rel, const void *data, size_t len)
 	int fd = -1, rc;
 	const char *d = data;
 
-	if ((rc = av_buf_printf(&path, "%s/%s", p->stage.ptr, rel)))
+	if ((rc = av_buf_printf(&path, "%s/%s", p->stage.ptr, rel)) ||
+	    (rc = mkdir_parent(path.ptr)))
 		goto done;
-	{
-		char *slash = strrchr(path.ptr, '/');
-		*slash = 0;
-		rc = av_mkdir_p(path.ptr);
-		*slash = '/';
-		if (rc)
-			goto done;
-	}
 	if (av_failpoint("publish-write")) {
 		rc = av_error_set(AV_EIO, "cannot write '%s': injected failure "
 				  "(failpoint publish-write)", rel);
@@ -817,17 +865,18 @@ static int stage_link(pubctx *p, const char *from, const char *rel)
 
 	if ((rc = av_buf_printf(&path, "%s/%s", p->stage.ptr, rel)))
 		goto done;
+	/* Directories only when the link says they are missing. */
 	{
-		char *slash = strrchr(path.ptr, '/');
-		*slash = 0;
-		rc = av_mkdir_p(path.ptr);
-		*slash = '/';
-		if (rc)
-			goto done;
+		int r = link(from, path.ptr);
+		if (r < 0 && errno == ENOENT) {
+			if ((rc = mkdir_parent(path.ptr)))
+				goto done;
+			r = link(from, path.ptr);
+		}
+		if (r < 0 && errno != EEXIST)
+			rc = av_error_set_errno(AV_EIO, errno, "cannot link '%s' to '%s'", from,
+						path.ptr);
 	}
-	if (link(from, path.ptr) < 0 && errno != EEXIST)
-		rc = av_error_set_errno(AV_EIO, errno, "cannot link '%s' to '%s'", from,
-					path.ptr);
 done:
 	av_buf_dispose(&path);
 	return rc;
@@ -948,14 +997,11 @@ static int make_index(pubctx *p, void *arg, av_buf *out)
 			return AV_ERROR;
 		}
 		piece_name(name, a->t, a->c);
+		/* A chunk with an empty text has no piece (store_chunk). */
 		for (size_t i = 0; i < a->g->nch && !rc; i++) {
-			char tn[8];
-			av_buf t = AV_BUF_INIT;
-			/* Empty texts have no piece worth joining. */
-			snprintf(tn, sizeof(tn), "t%d", a->t);
-			if (!(rc = chunk_blob(s, a->g->ch[i], tn, &t)) && t.len)
-				rc = chunk_blob(s, a->g->ch[i], name, &pieces[n++]);
-			av_buf_dispose(&t);
+			int found;
+			if (!(rc = chunk_get(s, a->g->ch[i], name, &pieces[n], &found)) && found)
+				n++;
 		}
 		for (size_t i = 0; i < n; i++) {
 			sp[i].ptr = pieces[i].ptr;
@@ -1374,19 +1420,15 @@ static int link_pool(pubctx *p)
 					  "(failpoint publish-link)", f.v[i].rel);
 			break;
 		}
-		{
-			char *slash = strrchr(target.ptr, '/');
-			*slash = 0;
-			rc = av_mkdir_p(target.ptr);
-			*slash = '/';
-			if (rc)
-				break;
-		}
-		if (link(src.ptr, target.ptr) == 0) {
+		if (link(src.ptr, target.ptr) == 0 ||
+		    (errno == ENOENT && !(rc = mkdir_parent(target.ptr)) &&
+		     link(src.ptr, target.ptr) == 0)) {
 			p->res->pool_linked++;
 			rc = pfiles_add(&p->linked, &f.v[i]);
 			continue;
 		}
+		if (rc)
+			break;
 		if (errno == EEXIST) {
 			/* Linked meanwhile by a publish of another distribution. */
 			int same;

@@ -28,7 +28,7 @@
  *  AV_COMP_NONE  the chunk itself; join concatenates.
  *
  *  AV_COMP_GZ    one complete gzip member (RFC 1952): MTIME 0, no FNAME,
- *                XFL 2, OS 3 (unix), raw deflate at level 9, CRC32, ISIZE.
+ *                XFL 0, OS 3 (unix), raw deflate at level 6, CRC32, ISIZE.
  *                Join concatenates; 0 pieces give one empty member.
  *
  *  AV_COMP_XZ    apt decodes xz without LZMA_CONCATENATED, so the file
