@@ -976,12 +976,13 @@ static int note_file(pubctx *p, const char *rel, const av_digests *d, const char
  * live generation when that one was made from the same key, else
  * produced by make().
  */
-typedef int (*make_fn)(pubctx *p, void *arg, av_buf *out);
+typedef int (*make_fn)(pubctx *p, void *arg, av_buf *out, cJSON **layout);
 
 static int index_file(pubctx *p, const char *rel, const char *key, make_fn make, void *arg)
 {
 	const cJSON *oldf = NULL;
 	av_buf data = AV_BUF_INIT, from = AV_BUF_INIT;
+	cJSON *layout = NULL;
 	av_digests d;
 	int rc;
 
@@ -999,14 +1000,162 @@ static int index_file(pubctx *p, const char *rel, const char *key, make_fn make,
 			goto done;
 		}
 	}
-	if ((rc = make(p, arg, &data)) ||
+	if ((rc = make(p, arg, &data, &layout)) ||
 	    (rc = av_digests_mem(&d, data.ptr ? data.ptr : "", data.len)) ||
-	    (rc = stage_write(p, rel, data.ptr ? data.ptr : "", data.len)))
+	    (rc = stage_write(p, rel, data.ptr ? data.ptr : "", data.len)) ||
+	    (rc = note_file(p, rel, &d, key)))
 		goto done;
-	rc = note_file(p, rel, &d, key);
+	if (layout) {
+		cJSON_AddItemToObject(cJSON_GetObjectItemCaseSensitive(p->files, rel), "layout",
+				      layout);
+		layout = NULL;
+	}
 done:
+	cJSON_Delete(layout);
 	av_buf_dispose(&data);
 	av_buf_dispose(&from);
+	return rc;
+}
+
+/*
+ * The live generation's copy of an index, as the byte range each chunk
+ * has in it ("layout": [key, offset, length]...), so a republish copies
+ * unchanged chunks from the file (page cache) instead of reading and
+ * verifying them from the store.  Used only when the file is there with
+ * the size the state recorded.
+ */
+typedef struct live_file {
+	int fd;
+	const cJSON *layout;
+} live_file;
+
+static void splice_open(pubctx *p, const char *rel, live_file *sp)
+{
+	const cJSON *oldf, *size;
+	av_buf path = AV_BUF_INIT;
+	struct stat st;
+
+	sp->fd = -1;
+	sp->layout = NULL;
+	if (!p->old)
+		return;
+	oldf = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(p->old->meta, "files"), rel);
+	size = cJSON_GetObjectItemCaseSensitive(oldf, "size");
+	sp->layout = cJSON_GetObjectItemCaseSensitive(oldf, "layout");
+	if (!sp->layout || !cJSON_IsNumber(size) ||
+	    av_buf_printf(&path, "%s/%s", p->live.ptr, rel))
+		goto done;
+	sp->fd = open(path.ptr, O_RDONLY | O_CLOEXEC);
+	if (sp->fd >= 0 && (fstat(sp->fd, &st) < 0 || (double)st.st_size != size->valuedouble)) {
+		close(sp->fd);
+		sp->fd = -1;
+	}
+done:
+	av_buf_dispose(&path);
+}
+
+static void splice_close(live_file *sp)
+{
+	if (sp->fd >= 0)
+		close(sp->fd);
+}
+
+/* Chunk key's bytes from the live file appended to out; 0 if it has none. */
+static int splice_get(live_file *sp, const char *key, av_buf *out)
+{
+	const cJSON *it;
+
+	if (sp->fd < 0)
+		return 0;
+	cJSON_ArrayForEach(it, sp->layout) {
+		const cJSON *k = cJSON_GetArrayItem(it, 0), *o = cJSON_GetArrayItem(it, 1);
+		const cJSON *l = cJSON_GetArrayItem(it, 2);
+		size_t len;
+		if (!cJSON_IsString(k) || strcmp(k->valuestring, key) || !cJSON_IsNumber(o) ||
+		    !cJSON_IsNumber(l))
+			continue;
+		len = (size_t)l->valuedouble;
+		if (av_buf_grow(out, len))
+			return 0;
+		if (pread(sp->fd, out->ptr + out->len, len, (off_t)o->valuedouble) != (ssize_t)len)
+			return 0;
+		out->len += len;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * An index file that is its chunks' blobs NAME joined: plain text, gzip
+ * members and zstd frames by concatenation (so they can be spliced from
+ * the live file, and *layout records where each chunk went), xz blocks
+ * by av_comp_join.  Chunks without NAME (an empty text) add nothing.
+ */
+static int join_chunks(pubctx *p, const char *rel, const group *g, const char *name, av_comp c,
+		       av_buf *out, cJSON **layout)
+{
+	av_store *s = p->c->store;
+	int concat = c == AV_COMP_NONE || c == AV_COMP_GZ || c == AV_COMP_ZST;
+	av_buf *pieces = NULL;
+	av_comp_span *sp = NULL;
+	const char **keys = NULL;
+	live_file live;
+	size_t n = 0;
+	int rc = 0;
+
+	*layout = NULL;
+	if (!(pieces = av_calloc(g->nch + 1, sizeof(*pieces))) ||
+	    !(sp = av_calloc(g->nch + 1, sizeof(*sp))) ||
+	    !(keys = av_calloc(g->nch + 1, sizeof(*keys)))) {
+		free(pieces);
+		free(sp);
+		return AV_ERROR;
+	}
+	splice_open(p, rel, &live);
+	if (concat && !(*layout = cJSON_CreateArray())) {
+		rc = av_error_set(AV_ERROR, "out of memory");
+		goto done;
+	}
+	for (size_t i = 0; i < g->nch && !rc; i++) {
+		const chunk *k = g->ch[i];
+		int found = 1;
+		if (!concat || !splice_get(&live, k->key, &pieces[n]))
+			rc = chunk_get(s, k, name, &pieces[n], &found);
+		if (rc || !found || !pieces[n].len)
+			continue;
+		keys[n++] = k->key;
+	}
+	if (rc)
+		goto done;
+	if (concat && n) {
+		for (size_t i = 0; i < n; i++) {
+			cJSON *e = cJSON_CreateArray();
+			if (!e) {
+				rc = av_error_set(AV_ERROR, "out of memory");
+				goto done;
+			}
+			cJSON_AddItemToArray(e, cJSON_CreateString(keys[i]));
+			cJSON_AddItemToArray(e, cJSON_CreateNumber((double)out->len));
+			cJSON_AddItemToArray(e, cJSON_CreateNumber((double)pieces[i].len));
+			cJSON_AddItemToArray(*layout, e);
+			if ((rc = av_buf_put(out, pieces[i].ptr, pieces[i].len)))
+				goto done;
+		}
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			sp[i].ptr = pieces[i].ptr;
+			sp[i].len = pieces[i].len;
+		}
+		rc = av_comp_join(c, out, sp, n);
+	}
+done:
+	splice_close(&live);
+	for (size_t i = 0; i <= g->nch; i++)
+		av_buf_dispose(&pieces[i]);
+	free(pieces);
+	free(sp);
+	free(keys);
 	return rc;
 }
 
@@ -1014,62 +1163,39 @@ typedef struct idx_arg {
 	group *g;
 	int t;		/* text 0/1 */
 	int c;		/* av_comp */
+	const char *rel;
 } idx_arg;
 
-static int make_index(pubctx *p, void *arg, av_buf *out)
+static int make_index(pubctx *p, void *arg, av_buf *out, cJSON **layout)
 {
 	idx_arg *a = arg;
-	av_store *s = p->c->store;
 	char name[16];
-	int rc = 0;
+	int rc;
 
-	if (a->c == AV_COMP_NONE || a->c == AV_COMP_BZ2) {
-		av_buf text = AV_BUF_INIT;
-		av_buf *dst = a->c == AV_COMP_NONE ? out : &text;
+	if (a->c == AV_COMP_BZ2) {
+		/* bzip2 cannot be joined: the whole text at once. */
+		av_buf text = AV_BUF_INIT, piece = AV_BUF_INIT;
+		av_comp_span sp;
+		cJSON *unused = NULL;
 		snprintf(name, sizeof(name), "t%d", a->t);
-		for (size_t i = 0; i < a->g->nch && !rc; i++)
-			rc = chunk_blob(s, a->g->ch[i], name, dst);
-		if (!rc && a->c == AV_COMP_BZ2) {
-			av_buf piece = AV_BUF_INIT;
-			av_comp_span sp;
+		rc = join_chunks(p, "", a->g, name, AV_COMP_NONE, &text, &unused);
+		cJSON_Delete(unused);
+		if (!rc)
 			rc = av_comp_piece(AV_COMP_BZ2, &piece, text.ptr ? text.ptr : "", text.len);
-			sp.ptr = piece.ptr;
-			sp.len = piece.len;
-			if (!rc)
-				rc = av_comp_join(AV_COMP_BZ2, out, &sp, 1);
-			av_buf_dispose(&piece);
-		}
+		sp.ptr = piece.ptr;
+		sp.len = piece.len;
+		if (!rc)
+			rc = av_comp_join(AV_COMP_BZ2, out, &sp, 1);
+		av_buf_dispose(&piece);
 		av_buf_dispose(&text);
+		*layout = NULL;
 		return rc;
 	}
-	{
-		av_buf *pieces = av_calloc(a->g->nch + 1, sizeof(*pieces));
-		av_comp_span *sp = av_calloc(a->g->nch + 1, sizeof(*sp));
-		size_t n = 0;
-		if (!pieces || !sp) {
-			free(pieces);
-			free(sp);
-			return AV_ERROR;
-		}
+	if (a->c == AV_COMP_NONE)
+		snprintf(name, sizeof(name), "t%d", a->t);
+	else
 		piece_name(name, a->t, a->c);
-		/* A chunk with an empty text has no piece (store_chunk). */
-		for (size_t i = 0; i < a->g->nch && !rc; i++) {
-			int found;
-			if (!(rc = chunk_get(s, a->g->ch[i], name, &pieces[n], &found)) && found)
-				n++;
-		}
-		for (size_t i = 0; i < n; i++) {
-			sp[i].ptr = pieces[i].ptr;
-			sp[i].len = pieces[i].len;
-		}
-		if (!rc)
-			rc = av_comp_join((av_comp)a->c, out, sp, n);
-		for (size_t i = 0; i < n; i++)
-			av_buf_dispose(&pieces[i]);
-		free(pieces);
-		free(sp);
-	}
-	return rc;
+	return join_chunks(p, a->rel, a->g, name, (av_comp)a->c, out, layout);
 }
 
 /* The key of a whole index file: its chunks and how it is encoded. */
@@ -1100,37 +1226,13 @@ static int file_key(char out[65], const group *g, const char *what)
  * what lets a republish recompress one chunk's part instead of the whole
  * list.
  */
-static int make_contents(pubctx *p, void *arg, av_buf *out)
+static int make_contents(pubctx *p, void *arg, av_buf *out, cJSON **layout)
 {
 	idx_arg *a = arg;
-	av_buf *pieces = av_calloc(a->g->nch + 1, sizeof(*pieces));
-	av_comp_span *sp = av_calloc(a->g->nch + 1, sizeof(*sp));
 	char name[8];
-	size_t n = 0;
-	int rc = 0;
 
-	if (!pieces || !sp) {
-		free(pieces);
-		free(sp);
-		return AV_ERROR;
-	}
 	snprintf(name, sizeof(name), "c%d.gz", a->t);
-	for (size_t i = 0; i < a->g->nch && !rc; i++) {
-		int found;
-		if (!(rc = chunk_get(p->c->store, a->g->ch[i], name, &pieces[n], &found)) && found)
-			n++;
-	}
-	for (size_t i = 0; i < n; i++) {
-		sp[i].ptr = pieces[i].ptr;
-		sp[i].len = pieces[i].len;
-	}
-	if (!rc)
-		rc = av_comp_join(AV_COMP_GZ, out, sp, n);
-	for (size_t i = 0; i < n; i++)
-		av_buf_dispose(&pieces[i]);
-	free(pieces);
-	free(sp);
-	return rc;
+	return join_chunks(p, a->rel, a->g, name, AV_COMP_GZ, out, layout);
 }
 
 static int has_text(pubctx *p, const group *g, int t, int *out)
@@ -1214,7 +1316,7 @@ static int write_group(pubctx *p, group *g)
 				break;
 		}
 		for (int c = 0; c < NCOMP && !rc; c++) {
-			idx_arg a = { g, t, c };
+			idx_arg a = { g, t, c, NULL };
 			char what[64];
 			if (c != AV_COMP_NONE && !(p->compress & (1u << c)))
 				continue;
@@ -1224,6 +1326,7 @@ static int write_group(pubctx *p, group *g)
 			    (rc = av_buf_printf(&rel, "%s/%s%s", dir.ptr, base,
 						av_comp_ext((av_comp)c))))
 				break;
+			a.rel = rel.ptr;
 			rc = index_file(p, rel.ptr, key, make_index, &a);
 		}
 		if (rc)
@@ -1235,7 +1338,7 @@ static int write_group(pubctx *p, group *g)
 	if (rc || g->kind == G_SRC || !p->contents)
 		goto done;
 	for (int t = 0; t < 2 && !rc; t++) {
-		idx_arg a = { g, t, AV_COMP_GZ };
+		idx_arg a = { g, t, AV_COMP_GZ, NULL };
 		if (t == 1 && !has_udeb)
 			break;
 		av_buf_clear(&rel);
@@ -1243,6 +1346,7 @@ static int write_group(pubctx *p, group *g)
 		    (rc = av_buf_printf(&rel, "%s/Contents-%s%s.gz", cn, t ? "udeb-" : "",
 					g->arch)))
 			break;
+		a.rel = rel.ptr;
 		rc = index_file(p, rel.ptr, key, make_contents, &a);
 	}
 done:

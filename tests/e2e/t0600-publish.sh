@@ -133,6 +133,11 @@ check "the same content gives the same Packages.xz bytes" \
 	cmp -s "$PUB/dists/d1/main/binary-amd64/Packages.xz" "$PUB/dists/d2/main/binary-amd64/Packages.xz"
 check "and the same Release (SOURCE_DATE_EPOCH)" \
 	cmp -s "$PUB/dists/d1/Release" "$PUB/dists/d2/Release"
+for f in main/binary-amd64/Packages main/binary-amd64/Packages.xz \
+	main/binary-amd64/Packages.gz main/Contents-amd64.gz main/source/Sources.xz; do
+	check "the incremental switch to s3 made the same $f as a fresh publish" \
+		cmp -s "$D/$f" "$PUB/dists/d1/$f"
+done
 check "Date honours SOURCE_DATE_EPOCH" grep -q '^Date: Tue, 14 Nov 2023 22:13:20 UTC$' "$PUB/dists/d1/Release"
 
 # ---- pool collisions ----
