@@ -36,7 +36,7 @@
 #include "internal.h"
 
 static const char KIND[] = "published";
-static const char CHUNK_VERSION[] = "aptvault-chunk-2";
+static const char CHUNK_VERSION[] = "aptvault-chunk-3";
 
 #define NCOMP 5			/* av_comp values */
 #define CHUNK_MAX 1024		/* entries, at a name boundary */
@@ -153,6 +153,7 @@ typedef struct group {
 
 typedef struct pfile {
 	char sha[65];
+	char *key;		/* the package's name_version_arch */
 	char *rel;		/* pool/... */
 } pfile;
 
@@ -393,9 +394,11 @@ static int pool_dir(av_buf *out, const char *comp_name, const char *source)
 	return av_buf_printf(out, "pool/%s/%.*s/%s", comp_name, (int)x, source, source);
 }
 
-static int file_line(av_buf *files, const char *sha256, const char *path)
+/* A chunk's "files" line: "SHA256 KEY PATH" (neither key nor path holds
+ * a space). */
+static int file_line(av_buf *files, const char *sha256, const char *key, const char *path)
 {
-	return av_buf_printf(files, "%s %s\n", sha256, path);
+	return av_buf_printf(files, "%s %s %s\n", sha256, key, path);
 }
 
 /* The stanza as an index carries it: our fields out, where it lives in,
@@ -417,7 +420,7 @@ static int emit_stanza(const av_pkg *pkg, const char *field, const char *value,
 
 static int render_binary(av_store *s, chunk *k, const av_pkg *pkg, av_buf *text)
 {
-	av_buf src = AV_BUF_INIT, ver = AV_BUF_INIT, path = AV_BUF_INIT;
+	av_buf src = AV_BUF_INIT, ver = AV_BUF_INIT, path = AV_BUF_INIT, key = AV_BUF_INIT;
 	const char *sha = av_stanza_get(pkg->stanza, "SHA256");
 	const char *cont = av_stanza_get(pkg->stanza, "Aptvault-Contents");
 	const char *bare = strchr(pkg->version, ':');
@@ -432,7 +435,8 @@ static int render_binary(av_store *s, chunk *k, const av_pkg *pkg, av_buf *text)
 	    (rc = pool_dir(&path, k->cp->name, src.ptr)) ||
 	    (rc = av_buf_printf(&path, "/%s_%s_%s.%s", pkg->name, bare, pkg->arch,
 				u ? "udeb" : "deb")) ||
-	    (rc = file_line(&k->files, sha, path.ptr)))
+	    (rc = av_pkg_key(&key, pkg)) ||
+	    (rc = file_line(&k->files, sha, key.ptr, path.ptr)))
 		goto done;
 	if (cont) {
 		/* Contents lines: "path section/name", sorted later. */
@@ -461,6 +465,7 @@ static int render_binary(av_store *s, chunk *k, const av_pkg *pkg, av_buf *text)
 	}
 	rc = emit_stanza(pkg, "Filename", path.ptr, AV_STANZA_BINARY, text);
 done:
+	av_buf_dispose(&key);
 	av_buf_dispose(&src);
 	av_buf_dispose(&ver);
 	av_buf_dispose(&path);
@@ -469,14 +474,14 @@ done:
 
 static int render_source(chunk *k, const av_pkg *pkg, av_buf *text)
 {
-	av_buf dir = AV_BUF_INIT, path = AV_BUF_INIT;
+	av_buf dir = AV_BUF_INIT, path = AV_BUF_INIT, key = AV_BUF_INIT;
 	const char *sums = av_stanza_get(pkg->stanza, "Checksums-Sha256");
 	int rc;
 
 	if (!sums)
 		return av_error_set(AV_EINVALID, "source package %s_%s has no "
 				    "Checksums-Sha256", pkg->name, pkg->version);
-	if ((rc = pool_dir(&dir, k->cp->name, pkg->name)))
+	if ((rc = pool_dir(&dir, k->cp->name, pkg->name)) || (rc = av_pkg_key(&key, pkg)))
 		goto done;
 	/* " sha256 size name" per line. */
 	for (const char *l = sums; *l && !rc;) {
@@ -491,7 +496,7 @@ static int render_source(chunk *k, const av_pkg *pkg, av_buf *text)
 			if (sscanf(line, " %64s %llu %255s", sha, &size, name) == 3) {
 				av_buf_clear(&path);
 				if (!(rc = av_buf_printf(&path, "%s/%s", dir.ptr, name)))
-					rc = file_line(&k->files, sha, path.ptr);
+					rc = file_line(&k->files, sha, key.ptr, path.ptr);
 			}
 		}
 		l += len + (nl ? 1 : 0);
@@ -500,6 +505,7 @@ static int render_source(chunk *k, const av_pkg *pkg, av_buf *text)
 		goto done;
 	rc = emit_stanza(pkg, "Directory", dir.ptr, AV_STANZA_SOURCE, text);
 done:
+	av_buf_dispose(&key);
 	av_buf_dispose(&dir);
 	av_buf_dispose(&path);
 	return rc;
@@ -1359,8 +1365,10 @@ done:
 
 static void pfiles_dispose(pfiles *f)
 {
-	for (size_t i = 0; i < f->n; i++)
+	for (size_t i = 0; i < f->n; i++) {
 		free(f->v[i].rel);
+		free(f->v[i].key);
+	}
 	free(f->v);
 	memset(f, 0, sizeof(*f));
 }
@@ -1373,14 +1381,22 @@ static int pfiles_parse(pfiles *f, const char *d, size_t len)
 	while (d < end) {
 		const char *nl = memchr(d, '\n', (size_t)(end - d));
 		size_t l = nl ? (size_t)(nl - d) : (size_t)(end - d);
-		if (l > 66 && d[64] == ' ') {
+		const char *sp = l > 66 && d[64] == ' ' ? memchr(d + 65, ' ', l - 65) : NULL;
+		if (sp) {
+			pfile *e;
 			if ((rc = av_array_grow((void **)&f->v, &f->alloc, f->n + 1,
 						sizeof(*f->v))))
 				return rc;
-			memcpy(f->v[f->n].sha, d, 64);
-			f->v[f->n].sha[64] = 0;
-			if (!(f->v[f->n].rel = av_strndup(d + 65, l - 65)))
+			e = &f->v[f->n];
+			memcpy(e->sha, d, 64);
+			e->sha[64] = 0;
+			e->key = av_strndup(d + 65, (size_t)(sp - d - 65));
+			e->rel = av_strndup(sp + 1, l - (size_t)(sp + 1 - d));
+			if (!e->key || !e->rel) {
+				free(e->key);
+				free(e->rel);
 				return AV_ERROR;
+			}
 			f->n++;
 		}
 		d += l + 1;
@@ -1395,8 +1411,13 @@ static int pfiles_add(pfiles *f, const pfile *e)
 	if ((rc = av_array_grow((void **)&f->v, &f->alloc, f->n + 1, sizeof(*f->v))))
 		return rc;
 	memcpy(f->v[f->n].sha, e->sha, sizeof(e->sha));
-	if (!(f->v[f->n].rel = av_strdup(e->rel)))
+	f->v[f->n].rel = av_strdup(e->rel);
+	f->v[f->n].key = av_strdup(e->key);
+	if (!f->v[f->n].rel || !f->v[f->n].key) {
+		free(f->v[f->n].rel);
+		free(f->v[f->n].key);
 		return AV_ERROR;
+	}
 	f->n++;
 	return 0;
 }
@@ -1416,6 +1437,7 @@ static void pfiles_sort(pfiles *f)
 	for (size_t i = 0; i < f->n; i++) {
 		if (w && !strcmp(f->v[w - 1].rel, f->v[i].rel)) {
 			free(f->v[i].rel);
+			free(f->v[i].key);
 			continue;
 		}
 		f->v[w++] = f->v[i];
@@ -1425,7 +1447,7 @@ static void pfiles_sort(pfiles *f)
 
 static int pfiles_has(const pfiles *f, const char *rel)
 {
-	pfile key = { "", (char *)rel };
+	pfile key = { "", NULL, (char *)rel };
 
 	return f->n && bsearch(&key, f->v, f->n, sizeof(*f->v), pfile_cmp) != NULL;
 }
@@ -1951,43 +1973,185 @@ static int owners_of(pubctx *p, const char *rel, av_buf *out)
 	return 0;
 }
 
-/* Remove candidates no distribution of the prefix references; only when
- * the prefix is not being published (exclusive, without waiting). */
+/* $ROOT/tmp/sweep/ENCODED-PREFIX. */
+static int pending_dir(av_buf *out, av_ctx *c, const char *prefix)
+{
+	int rc;
+
+	if ((rc = av_buf_printf(out, "%s/tmp/sweep/", av_store_root(c->store))))
+		return rc;
+	return av_name_encode(out, prefix);
+}
+
+/* Leave candidates for the next sweep of the prefix (a file per run). */
+static int pending_save(av_ctx *c, const char *prefix, const pfiles *cand)
+{
+	av_buf dir = AV_BUF_INIT, path = AV_BUF_INIT, body = AV_BUF_INIT;
+	struct timespec ts;
+	int rc;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if ((rc = pending_dir(&dir, c, prefix)) || (rc = av_mkdir_p(dir.ptr)) ||
+	    (rc = av_buf_printf(&path, "%s/%ld-%ld-%ld.list", dir.ptr, (long)getpid(),
+				(long)ts.tv_sec, (long)ts.tv_nsec)))
+		goto done;
+	for (size_t i = 0; i < cand->n && !rc; i++)
+		rc = file_line(&body, cand->v[i].sha, cand->v[i].key, cand->v[i].rel);
+	if (!rc)
+		rc = av_file_write_atomic(path.ptr, body.ptr ? body.ptr : "", body.len);
+done:
+	av_buf_dispose(&dir);
+	av_buf_dispose(&path);
+	av_buf_dispose(&body);
+	return rc;
+}
+
+/* Take every pending list of the prefix into cand (under the exclusive
+ * prefix lock); their names go to taken, to be removed after. */
+static int pending_take(av_ctx *c, const char *prefix, pfiles *cand, av_buf *taken)
+{
+	av_buf dir = AV_BUF_INIT, data = AV_BUF_INIT, path = AV_BUF_INIT;
+	char **names = NULL;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = pending_dir(&dir, c, prefix)))
+		goto done;
+	if (av_is_dir(dir.ptr) != 1)
+		goto done;
+	if ((rc = av_dir_list(dir.ptr, ".list", &names, &n)))
+		goto done;
+	for (size_t i = 0; i < n && !rc; i++) {
+		av_buf_clear(&path);
+		av_buf_clear(&data);
+		if ((rc = av_buf_printf(&path, "%s/%s", dir.ptr, names[i])) ||
+		    (rc = av_file_read(&data, path.ptr, (size_t)1 << 30)) ||
+		    (rc = pfiles_parse(cand, data.ptr ? data.ptr : "", data.len)))
+			break;
+		rc = av_buf_printf(taken, "%s%c", path.ptr, 0);
+	}
+done:
+	av_dir_list_free(names, n);
+	av_buf_dispose(&dir);
+	av_buf_dispose(&data);
+	av_buf_dispose(&path);
+	return rc;
+}
+
+/* A published component's package list, to ask whether it holds a
+ * package (and so references its pool files). */
+typedef struct holder {
+	char *component;
+	av_plist *list;
+} holder;
+
+static void holders_free(holder *h, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(h[i].component);
+		av_plist_free(h[i].list);
+	}
+	free(h);
+}
+
+/* The components of every distribution of the prefix. */
+static int holders_open(av_ctx *c, const char *prefix, av_state **all, size_t n,
+			holder **out, size_t *nout)
+{
+	size_t alloc = 0;
+	int rc = 0;
+
+	*out = NULL;
+	*nout = 0;
+	for (size_t i = 0; i < n && !rc; i++) {
+		const cJSON *it;
+		if (strcmp(av_state_get(all[i], "prefix", "."), prefix))
+			continue;
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(all[i]->meta, "components")) {
+			const char *cn = jstr(it, "component"), *lh = jstr(it, "list");
+			git_oid oid;
+			holder *e;
+			if (!cn || !lh || git_oid_fromstr(&oid, lh) < 0)
+				continue;
+			if ((rc = av_array_grow((void **)out, &alloc, *nout + 1, sizeof(**out))))
+				break;
+			e = &(*out)[*nout];
+			memset(e, 0, sizeof(*e));
+			if (!(e->component = av_strdup(cn))) {
+				rc = AV_ERROR;
+				break;
+			}
+			(*nout)++;
+			if ((rc = av_plist_open(&e->list, c->store, &oid)))
+				break;
+		}
+	}
+	return rc;
+}
+
+/* Is f (pool/COMPONENT/...) a file of a package some holder lists?
+ * A package in a list is published with that file: same key, same
+ * content (a collision is refused at publish time).  Keeping a file a
+ * list holds for an architecture not published is harmless. */
+static int holders_use(holder *h, size_t n, const pfile *f, int *used)
+{
+	const char *comp = f->rel + 5, *end = strchr(comp, '/');
+	git_oid oid;
+
+	*used = 1;
+	if (strncmp(f->rel, "pool/", 5) || !end || !f->key || !*f->key)
+		return 0;
+	*used = 0;
+	for (size_t i = 0; i < n && !*used; i++) {
+		int rc;
+		if (strlen(h[i].component) != (size_t)(end - comp) ||
+		    strncmp(h[i].component, comp, (size_t)(end - comp)))
+			continue;
+		rc = av_plist_get(h[i].list, f->key, &oid);
+		if (rc == 0)
+			*used = 1;
+		else if (rc != AV_ENOTFOUND)
+			return rc;
+	}
+	return 0;
+}
+
+/*
+ * Remove candidates no distribution of the prefix references, under the
+ * prefix's exclusive lock, waiting at most timeout: while another
+ * publish of the prefix runs, the candidates are left in a pending list
+ * that the next sweep of the prefix takes up.
+ */
 static int sweep_pool(av_ctx *c, const char *prefix, const char *pubroot, pfiles *cand,
 		      double timeout, size_t *removed)
 {
 	av_lockset *ls = NULL;
 	av_state **all = NULL;
-	size_t n = 0;
-	pfiles used = { 0 };
-	av_buf path = AV_BUF_INIT;
+	size_t n = 0, nh = 0;
+	holder *h = NULL;
+	av_buf path = AV_BUF_INIT, taken = AV_BUF_INIT;
 	int rc;
 
-	if (!cand->n)
-		return 0;
 	if ((rc = av_lockset_new(&ls, av_store_root(c->store))) ||
 	    (rc = av_lockset_add(ls, "prefix", prefix, AV_LOCK_EXCLUSIVE)))
 		goto done;
 	if ((rc = av_lockset_acquire(ls, timeout))) {
-		/* Another publish of the prefix runs: the next sweep. */
-		rc = rc == AV_EBUSY ? 0 : rc;
+		if (rc == AV_EBUSY)
+			rc = cand->n ? pending_save(c, prefix, cand) : 0;
 		goto done;
 	}
-	if ((rc = av_publish_all(c, &all, &n)))
+	if ((rc = pending_take(c, prefix, cand, &taken)))
 		goto done;
-	for (size_t i = 0; i < n && !rc; i++) {
-		git_tree *ch = NULL;
-		if (strcmp(av_state_get(all[i], "prefix", "."), prefix))
-			continue;
-		if (!(rc = state_chunks(c->store, all[i], &ch)))
-			rc = tree_files(c->store, ch, &used, NULL);
-		git_tree_free(ch);
-	}
-	if (rc)
+	if (!cand->n)
 		goto done;
-	pfiles_sort(&used);
+	pfiles_sort(cand);
+	if ((rc = av_publish_all(c, &all, &n)) || (rc = holders_open(c, prefix, all, n, &h, &nh)))
+		goto done;
 	for (size_t i = 0; i < cand->n; i++) {
-		if (pfiles_has(&used, cand->v[i].rel))
+		int used = 1;
+		if ((rc = holders_use(h, nh, &cand->v[i], &used)))
+			break;
+		if (used)
 			continue;
 		av_buf_clear(&path);
 		if ((rc = av_buf_printf(&path, "%s/%s", pubroot, cand->v[i].rel)))
@@ -2006,9 +2170,13 @@ static int sweep_pool(av_ctx *c, const char *prefix, const char *pubroot, pfiles
 			break;
 		}
 	}
+	/* Pending lists are done with once their files are. */
+	for (size_t off = 0; !rc && off < taken.len; off += strlen(taken.ptr + off) + 1)
+		unlink(taken.ptr + off);
 done:
-	pfiles_dispose(&used);
+	holders_free(h, nh);
 	av_buf_dispose(&path);
+	av_buf_dispose(&taken);
 	av_publish_all_free(all, n);
 	av_lockset_free(ls);
 	return rc;
