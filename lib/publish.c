@@ -186,6 +186,8 @@ typedef struct pubctx {
 	av_publish_result *res;
 	long long now;
 	pfiles linked;		/* pool links this run made */
+	struct wjob **jobs;	/* index files being hashed and written */
+	size_t njobs, jalloc, jdone;
 } pubctx;
 
 static void chunk_free(chunk *k)
@@ -205,8 +207,12 @@ static void chunk_free(chunk *k)
 
 static void pfiles_dispose(pfiles *f);
 
+static int jobs_finish(pubctx *p);
+
 static void pubctx_dispose(pubctx *p)
 {
+	jobs_finish(p);
+	free(p->jobs);
 	pfiles_dispose(&p->linked);
 	for (size_t i = 0; i < p->ncp; i++) {
 		for (size_t j = 0; j < p->cps[i].n; j++)
@@ -910,7 +916,7 @@ static int stage_write(pubctx *p, const char *rel, const void *data, size_t len)
 		goto done;
 	}
 	fd = -1;
-	p->res->files_written++;
+	__atomic_fetch_add(&p->res->files_written, 1, __ATOMIC_RELAXED);
 done:
 	if (fd >= 0)
 		close(fd);
@@ -984,12 +990,103 @@ static int note_file(pubctx *p, const char *rel, const av_digests *d, const char
  */
 typedef int (*make_fn)(pubctx *p, void *arg, av_buf *out, cJSON **layout);
 
+/*
+ * Hashing and writing an index file runs on a thread while this one
+ * makes the next file (reading the store, which only this thread does);
+ * jobs_finish joins them and records the files in order.
+ */
+typedef struct wjob {
+	pubctx *p;
+	char *rel, *key;
+	av_buf data;
+	cJSON *layout;
+	av_digests d;
+	pthread_t th;
+	int started, joined, rc;
+	char err[512];
+} wjob;
+
+static void *wjob_run(void *arg)
+{
+	wjob *j = arg;
+
+	if ((j->rc = av_digests_mem(&j->d, j->data.ptr ? j->data.ptr : "", j->data.len)) ||
+	    (j->rc = stage_write(j->p, j->rel, j->data.ptr ? j->data.ptr : "", j->data.len)))
+		snprintf(j->err, sizeof(j->err), "%s", av_error_last());
+	av_buf_dispose(&j->data);
+	return NULL;
+}
+
+static void wjob_join(wjob *j)
+{
+	if (j->started && !j->joined)
+		pthread_join(j->th, NULL);
+	j->joined = 1;
+}
+
+static int wjob_start(pubctx *p, const char *rel, const char *key, av_buf *data,
+		      cJSON **layout)
+{
+	wjob *j;
+	int rc;
+
+	/* At most two running: a third waits for the oldest. */
+	while (p->njobs - p->jdone >= 2)
+		wjob_join(p->jobs[p->jdone++]);
+	if ((rc = av_array_grow((void **)&p->jobs, &p->jalloc, p->njobs + 1, sizeof(*p->jobs))))
+		return rc;
+	if (!(j = av_calloc(1, sizeof(*j))))
+		return AV_ERROR;
+	j->p = p;
+	j->rel = av_strdup(rel);
+	j->key = av_strdup(key);
+	if (!j->rel || !j->key) {
+		free(j->rel);
+		free(j->key);
+		free(j);
+		return AV_ERROR;
+	}
+	j->data = *data;
+	memset(data, 0, sizeof(*data));
+	j->layout = *layout;
+	*layout = NULL;
+	p->jobs[p->njobs++] = j;
+	if (pthread_create(&j->th, NULL, wjob_run, j) == 0)
+		j->started = 1;
+	else
+		wjob_run(j);
+	return 0;
+}
+
+static int jobs_finish(pubctx *p)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < p->njobs; i++) {
+		wjob *j = p->jobs[i];
+		wjob_join(j);
+		if (!rc && j->rc)
+			rc = av_error_set(j->rc, "%s", j->err);
+		if (!rc && !(rc = note_file(p, j->rel, &j->d, j->key)) && j->layout) {
+			cJSON_AddItemToObject(cJSON_GetObjectItemCaseSensitive(p->files, j->rel),
+					      "layout", j->layout);
+			j->layout = NULL;
+		}
+		cJSON_Delete(j->layout);
+		av_buf_dispose(&j->data);
+		free(j->rel);
+		free(j->key);
+		free(j);
+	}
+	p->njobs = p->jdone = 0;
+	return rc;
+}
+
 static int index_file(pubctx *p, const char *rel, const char *key, make_fn make, void *arg)
 {
 	const cJSON *oldf = NULL;
 	av_buf data = AV_BUF_INIT, from = AV_BUF_INIT;
 	cJSON *layout = NULL;
-	av_digests d;
 	int rc;
 
 	if (p->old)
@@ -1006,16 +1103,8 @@ static int index_file(pubctx *p, const char *rel, const char *key, make_fn make,
 			goto done;
 		}
 	}
-	if ((rc = make(p, arg, &data, &layout)) ||
-	    (rc = av_digests_mem(&d, data.ptr ? data.ptr : "", data.len)) ||
-	    (rc = stage_write(p, rel, data.ptr ? data.ptr : "", data.len)) ||
-	    (rc = note_file(p, rel, &d, key)))
-		goto done;
-	if (layout) {
-		cJSON_AddItemToObject(cJSON_GetObjectItemCaseSensitive(p->files, rel), "layout",
-				      layout);
-		layout = NULL;
-	}
+	if (!(rc = make(p, arg, &data, &layout)))
+		rc = wjob_start(p, rel, key, &data, &layout);
 done:
 	cJSON_Delete(layout);
 	av_buf_dispose(&data);
@@ -2752,6 +2841,8 @@ peeked_done:
 	for (size_t i = 0; i < p.ng; i++)
 		if ((rc = write_group(&p, &p.g[i])))
 			goto fail_stage;
+	if ((rc = jobs_finish(&p)))
+		goto fail_stage;
 	if ((rc = link_pool(&p)) || (rc = write_by_hash(&p)) || (rc = write_release(&p)))
 		goto fail_stage;
 	cJSON_AddItemToObject(p.meta, "files", p.files);
@@ -2799,6 +2890,14 @@ peeked_done:
 	sweep_pool(c, p.prefix, p.root.ptr, &cand, 0, &res->pool_removed);
 	goto done;
 fail_stage:
+	{
+		/* Writers must be done before their directory goes. */
+		int e = av_error_code();
+		char keep[1024];
+		snprintf(keep, sizeof(keep), "%s", av_error_last());
+		jobs_finish(&p);
+		av_error_set(e ? e : rc, "%s", keep);
+	}
 	if (!live_switched && p.stage.len)
 		av_remove_tree(p.stage.ptr);
 done:
