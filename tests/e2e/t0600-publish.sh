@@ -140,6 +140,50 @@ for f in main/binary-amd64/Packages main/binary-amd64/Packages.xz \
 done
 check "Date honours SOURCE_DATE_EPOCH" grep -q '^Date: Tue, 14 Nov 2023 22:13:20 UTC$' "$PUB/dists/d1/Release"
 
+# ---- every key signs; a passphrase from a file ----
+fpr2=$(gpg_key_add second)
+expect_rc "publish signed by two keys" 0 "$AV" publish snapshot s3 --distribution=two \
+	--gpg-key="$KEY_FPR" --gpg-key="$fpr2" --skip-contents=yes
+check "InRelease carries both signatures" \
+	test "$(gpgv_signers "$PUB/dists/two/InRelease" | wc -l)" -eq 2
+check "Release.gpg carries both signatures" \
+	test "$(gpgv_signers "$PUB/dists/two/Release" "$PUB/dists/two/Release.gpg" | wc -l)" -eq 2
+check "--skip-contents=yes wrote no Contents" test ! -e "$PUB/dists/two/main/Contents-amd64.gz"
+gpg --batch --passphrase 'sekrit' --pinentry-mode loopback \
+	--quick-gen-key 'aptvault pass <pass@example.org>' ed25519 sign never 2>/dev/null
+fpr3=$(gpg --batch --with-colons --list-secret-keys pass@example.org | awk -F: '$1 == "fpr" { print $10; exit }')
+echo sekrit >"$T/pass"
+echo wrong >"$T/badpass"
+expect_err "a wrong passphrase file fails the publish" 1 "passphrase|sign" \
+	"$AV" publish switch two s3 --gpg-key="$fpr3" --passphrase-file="$T/badpass" --batch
+check "and the distribution is still signed by the two keys" \
+	test "$(gpgv_signers "$PUB/dists/two/InRelease" | wc -l)" -eq 2
+expect_rc "the right passphrase file signs" 0 \
+	"$AV" publish switch two s3 --gpg-key="$fpr3" --passphrase-file="$T/pass" --batch
+gpg --batch --export "$fpr3" >"$T/pubkey-pass.gpg"
+check "gpgv accepts the passphrase key's signature" \
+	env GPGV_KEYRING="$T/pubkey-pass.gpg" sh -c '. "$0"; gpgv_check "$1"' \
+	"$(dirname "$0")/aptlib.sh" "$PUB/dists/two/InRelease"
+
+# ---- architectures change on update; by-hash retention ----
+expect_rc "switch with more architectures" 0 "$AV" publish switch two s3 \
+	--architectures=amd64,arm64 --skip-signing --by-hash-keep=0
+check "Release lists amd64 and arm64" grep -q '^Architectures: amd64 arm64$' "$PUB/dists/two/Release"
+check "arm64 has an index (with the all package)" \
+	grep -q '^Package: hello-doc$' "$PUB/dists/two/main/binary-arm64/Packages"
+old_two=$(sha256sum <"$PUB/dists/two/main/binary-amd64/Packages.xz" | cut -d' ' -f1)
+expect_rc "switch to other content, by-hash kept for 0 s" 0 \
+	"$AV" publish switch two s1 --skip-signing --by-hash-keep=0
+check "an expired by-hash index is gone" \
+	test ! -e "$PUB/dists/two/main/binary-amd64/by-hash/SHA256/$old_two"
+expect_rc "and back, by-hash kept a day" 0 "$AV" publish switch two s3 --skip-signing
+old_two=$(sha256sum <"$PUB/dists/two/main/binary-amd64/Packages.xz" | cut -d' ' -f1)
+expect_rc "switch once more" 0 "$AV" publish switch two s1 --skip-signing
+check "the superseded index stays by hash" \
+	test -f "$PUB/dists/two/main/binary-amd64/by-hash/SHA256/$old_two"
+expect_err "a bad duration" 2 "--by-hash-keep" "$AV" publish switch two s1 --by-hash-keep=soon
+expect_rc "drop two" 0 "$AV" publish drop two
+
 # ---- pool collisions ----
 "$AV" repo create other >/dev/null
 # (the imported .deb is hard linked into the pool: build the other one
