@@ -40,6 +40,19 @@ int av_buf_grow(av_buf *b, size_t extra)
 	return 0;
 }
 
+void av_buf_shrink(av_buf *b)
+{
+	char *p;
+
+	if (!b->ptr || b->cap == b->len)
+		return;
+	/* A failed shrink keeps the larger block: nothing is lost. */
+	if ((p = realloc(b->ptr, b->len + 1))) {
+		b->ptr = p;
+		b->cap = b->len;
+	}
+}
+
 int av_buf_put(av_buf *b, const void *data, size_t len)
 {
 	int rc = av_buf_grow(b, len);

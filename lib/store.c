@@ -238,6 +238,29 @@ int av_store_blob_read(av_store *s, git_blob **out, const git_oid *oid)
 	return 0;
 }
 
+int av_store_blob_read_once(av_store *s, av_buf *out, const git_oid *oid)
+{
+	git_odb *odb = NULL;
+	git_odb_object *obj = NULL;
+	char hex[GIT_OID_HEXSZ + 1];
+	int err, rc;
+
+	s->stats.objects_read++;
+	if ((err = git_repository_odb(&odb, s->repo)) < 0 ||
+	    (err = git_odb_read(&obj, odb, oid)) < 0) {
+		git_odb_free(odb);
+		return av_error_from_git(err, git_oid_tostr(hex, sizeof(hex), oid));
+	}
+	if (git_odb_object_type(obj) != GIT_OBJECT_BLOB)
+		rc = av_error_set(AV_EINVALID, "object %s is not a blob",
+				  git_oid_tostr(hex, sizeof(hex), oid));
+	else
+		rc = av_buf_put(out, git_odb_object_data(obj), git_odb_object_size(obj));
+	git_odb_object_free(obj);
+	git_odb_free(odb);
+	return rc;
+}
+
 int av_store_tree_read(av_store *s, git_tree **out, const git_oid *oid)
 {
 	int err = git_tree_lookup(out, s->repo, oid);

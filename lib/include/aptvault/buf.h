@@ -23,6 +23,9 @@ typedef struct av_buf {
 
 void av_buf_init(av_buf *b, size_t max);
 int av_buf_grow(av_buf *b, size_t extra);
+/* Give back what was allocated beyond the content (for buffers kept a
+ * long time after they were filled). */
+void av_buf_shrink(av_buf *b);
 int av_buf_put(av_buf *b, const void *data, size_t len);
 int av_buf_puts(av_buf *b, const char *s);
 int av_buf_putc(av_buf *b, char c);

@@ -47,6 +47,9 @@ void av_store_stats_reset(av_store *s);
 /* Objects.  Writes are buffered until av_store_flush(). */
 int av_store_blob_write(av_store *s, git_oid *out, const void *data, size_t len);
 int av_store_blob_read(av_store *s, git_blob **out, const git_oid *oid);
+/* A blob appended to out without entering the object cache: for bulk
+ * reads of objects used once (publishing reads every package). */
+int av_store_blob_read_once(av_store *s, av_buf *out, const git_oid *oid);
 int av_store_tree_read(av_store *s, git_tree **out, const git_oid *oid);
 int av_store_tree_write(av_store *s, git_oid *out, git_treebuilder *tb);
 int av_store_commit_write(av_store *s, git_oid *out, const git_oid *tree,
