@@ -139,6 +139,9 @@ typedef struct chunk {
 	/* Built data: texts 0 deb/src, 1 udeb; contents 0, 1. */
 	av_buf text[2], contents[2], contents_gz[2], files;
 	av_buf piece[2][NCOMP];
+	/* Read by the store's thread for the workers: each entry's package
+	 * blob and (with Contents) its file list. */
+	av_buf *raw, *rawc;
 } chunk;
 
 typedef struct group {
@@ -190,6 +193,17 @@ typedef struct pubctx {
 	size_t njobs, jalloc, jdone;
 } pubctx;
 
+static void raw_free(chunk *k)
+{
+	for (size_t i = 0; k->raw && i < k->n; i++) {
+		av_buf_dispose(&k->raw[i]);
+		av_buf_dispose(&k->rawc[i]);
+	}
+	free(k->raw);
+	free(k->rawc);
+	k->raw = k->rawc = NULL;
+}
+
 static void chunk_free(chunk *k)
 {
 	if (!k)
@@ -202,6 +216,7 @@ static void chunk_free(chunk *k)
 			av_buf_dispose(&k->piece[i][j]);
 	}
 	av_buf_dispose(&k->files);
+	raw_free(k);
 	free(k);
 }
 
@@ -424,7 +439,7 @@ static int emit_stanza(const av_pkg *pkg, const char *field, const char *value,
 	return av_buf_putc(text, '\n');
 }
 
-static int render_binary(av_store *s, chunk *k, const av_pkg *pkg, av_buf *text)
+static int render_binary(chunk *k, const av_pkg *pkg, const av_buf *list, av_buf *text)
 {
 	av_buf src = AV_BUF_INIT, ver = AV_BUF_INIT, path = AV_BUF_INIT, key = AV_BUF_INIT;
 	const char *sha = av_stanza_get(pkg->stanza, "SHA256");
@@ -444,19 +459,10 @@ static int render_binary(av_store *s, chunk *k, const av_pkg *pkg, av_buf *text)
 	    (rc = av_pkg_key(&key, pkg)) ||
 	    (rc = file_line(&k->files, sha, key.ptr, path.ptr)))
 		goto done;
-	if (cont) {
+	if (cont && list->len) {
 		/* Contents lines: "path section/name", sorted later. */
-		git_oid oid;
-		av_buf list = AV_BUF_INIT;
 		const char *sec = av_stanza_get(pkg->stanza, "Section");
-		if (git_oid_fromstr(&oid, cont) < 0) {
-			rc = av_error_set(AV_EINVALID, "package %s has a malformed "
-					  "Aptvault-Contents", pkg->name);
-			goto done;
-		}
-		if ((rc = av_store_blob_read_once(s, &list, &oid)))
-			goto done;
-		const char *d = list.ptr ? list.ptr : "", *end = d + list.len;
+		const char *d = list->ptr, *end = d + list->len;
 		while (d < end && !rc) {
 			const char *nl = memchr(d, '\n', (size_t)(end - d));
 			size_t len = nl ? (size_t)(nl - d) : (size_t)(end - d);
@@ -465,7 +471,6 @@ static int render_binary(av_store *s, chunk *k, const av_pkg *pkg, av_buf *text)
 						   sec ? sec : "misc", pkg->name);
 			d += len + 1;
 		}
-		av_buf_dispose(&list);
 		if (rc)
 			goto done;
 	}
@@ -599,25 +604,22 @@ static int group_paths(av_buf *lines)
 	return rc;
 }
 
-static int render_chunk(av_store *s, chunk *k)
+/* Parse and render a chunk from its raw blobs (a worker: no store). */
+static int render_chunk(chunk *k)
 {
 	int rc = 0;
 
-	av_buf blob = AV_BUF_INIT;
-
 	for (size_t i = 0; i < k->n && !rc; i++) {
 		av_pkg *pkg = NULL;
-		av_buf_clear(&blob);
-		if ((rc = av_store_blob_read_once(s, &blob, &k->e[i]->blob)) ||
-		    (rc = av_pkg_parse(&pkg, blob.ptr, blob.len)))
+		if ((rc = av_pkg_parse(&pkg, k->raw[i].ptr ? k->raw[i].ptr : "", k->raw[i].len)))
 			break;
 		if (k->kind == G_SRC)
 			rc = render_source(k, pkg, &k->text[0]);
 		else
-			rc = render_binary(s, k, pkg, &k->text[pkg->type == AV_PKG_UDEB]);
+			rc = render_binary(k, pkg, &k->rawc[i], &k->text[pkg->type == AV_PKG_UDEB]);
 		av_pkg_free(pkg);
 	}
-	av_buf_dispose(&blob);
+	raw_free(k);
 	for (int t = 0; t < 2 && !rc; t++)
 		if (!(rc = sort_lines(&k->contents[t])))
 			rc = group_paths(&k->contents[t]);
@@ -630,17 +632,56 @@ static int render_chunk(av_store *s, chunk *k)
 	return rc;
 }
 
+/* Read a chunk's blobs for render_chunk (the store's thread). */
+static int read_chunk(av_store *s, chunk *k, int contents)
+{
+	static const char tag[] = "\nAptvault-Contents: ";
+	int rc = 0;
+
+	if (!(k->raw = av_calloc(k->n + 1, sizeof(*k->raw))) ||
+	    !(k->rawc = av_calloc(k->n + 1, sizeof(*k->rawc))))
+		return AV_ERROR;
+	for (size_t i = 0; i < k->n && !rc; i++) {
+		const char *at;
+		git_oid oid;
+		if ((rc = av_store_blob_read_once(s, &k->raw[i], &k->e[i]->blob)))
+			break;
+		/* The file list's id, found without parsing the stanza. */
+		if (!contents || !k->raw[i].len ||
+		    !(at = memmem(k->raw[i].ptr, k->raw[i].len, tag, sizeof(tag) - 1)))
+			continue;
+		at += sizeof(tag) - 1;
+		if ((size_t)(k->raw[i].ptr + k->raw[i].len - at) < GIT_OID_HEXSZ ||
+		    git_oid_fromstrn(&oid, at, GIT_OID_HEXSZ) < 0)
+			return av_error_set(AV_EINVALID, "package %s has a malformed "
+					    "Aptvault-Contents", k->e[i]->name);
+		rc = av_store_blob_read_once(s, &k->rawc[i], &oid);
+	}
+	return rc;
+}
+
 /* ---- compressing chunks (worker threads: no store access) ---- */
 
+/*
+ * The store's thread reads chunks (read_chunk) and makes them ready; the
+ * workers (and the store's thread once it has read everything) render
+ * and compress ready chunks.  Read-ahead is bounded, so the raw blobs of
+ * at most a few chunks are in memory at once.
+ */
 typedef struct work {
 	pubctx *p;
 	chunk **todo;
 	size_t n;
-	size_t next;
+	size_t ready;		/* todo[0..ready) have been read */
+	size_t next;		/* the next to take */
+	size_t done;
 	pthread_mutex_t mu;
+	pthread_cond_t cv;
 	int rc;
 	char err[512];
 } work;
+
+#define READ_AHEAD 8
 
 static int compress_chunk(const pubctx *p, chunk *k)
 {
@@ -670,50 +711,105 @@ static int compress_chunk(const pubctx *p, chunk *k)
 	return 0;
 }
 
-static void *worker(void *arg)
+static void work_fail(work *w, int rc)
 {
-	work *w = arg;
-
-	for (;;) {
-		size_t i;
-		int rc;
-		pthread_mutex_lock(&w->mu);
-		i = w->rc ? w->n : w->next++;
-		pthread_mutex_unlock(&w->mu);
-		if (i >= w->n)
-			return NULL;
-		if ((rc = compress_chunk(w->p, w->todo[i]))) {
-			pthread_mutex_lock(&w->mu);
-			if (!w->rc) {
-				w->rc = rc;
-				snprintf(w->err, sizeof(w->err), "%s", av_error_last());
-			}
-			pthread_mutex_unlock(&w->mu);
-		}
+	pthread_mutex_lock(&w->mu);
+	if (!w->rc) {
+		w->rc = rc;
+		snprintf(w->err, sizeof(w->err), "%s", av_error_last());
 	}
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
 }
 
-static int compress_all(pubctx *p, chunk **todo, size_t n)
+/* Take one ready chunk and make it; 0 when there is nothing left (or, with
+ * wait 0, nothing ready now). */
+static int work_one(work *w, int wait)
 {
-	work w = { p, todo, n, 0, PTHREAD_MUTEX_INITIALIZER, 0, "" };
+	size_t i;
+	int rc;
+
+	pthread_mutex_lock(&w->mu);
+	while (!w->rc && w->next == w->ready && w->ready < w->n && wait)
+		pthread_cond_wait(&w->cv, &w->mu);
+	if (w->rc || w->next == w->ready) {
+		pthread_mutex_unlock(&w->mu);
+		return 0;
+	}
+	i = w->next++;
+	pthread_mutex_unlock(&w->mu);
+	if ((rc = render_chunk(w->todo[i])) || (rc = compress_chunk(w->p, w->todo[i])))
+		work_fail(w, rc);
+	pthread_mutex_lock(&w->mu);
+	w->done++;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	return 1;
+}
+
+static void *worker(void *arg)
+{
+	while (work_one(arg, 1))
+		;
+	return NULL;
+}
+
+static int make_all(pubctx *p, chunk **todo, size_t n)
+{
+	work w = { p, todo, n, 0, 0, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+		   0, "" };
 	pthread_t th[8];
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	size_t nth = ncpu < 1 ? 1 : (size_t)ncpu, started = 0;
+	int rc = 0;
 
 	if (nth > AV_ARRAY_SIZE(th))
 		nth = AV_ARRAY_SIZE(th);
-	if (nth > n)
-		nth = n;
-	for (size_t i = 1; i < nth; i++)
+	for (size_t i = 0; i < nth && i < n; i++)
 		if (!pthread_create(&th[started], NULL, worker, &w))
 			started++;
-	worker(&w);
+	for (size_t i = 0; i < n; i++) {
+		pthread_mutex_lock(&w.mu);
+		while (!w.rc && w.ready - w.done >= READ_AHEAD) {
+			if (started) {
+				pthread_cond_wait(&w.cv, &w.mu);
+				continue;
+			}
+			/* No worker thread: make one here. */
+			pthread_mutex_unlock(&w.mu);
+			work_one(&w, 0);
+			pthread_mutex_lock(&w.mu);
+		}
+		rc = w.rc;
+		pthread_mutex_unlock(&w.mu);
+		if (rc)
+			break;
+		if ((rc = read_chunk(p->c->store, todo[i], p->contents))) {
+			work_fail(&w, rc);
+			break;
+		}
+		pthread_mutex_lock(&w.mu);
+		w.ready++;
+		pthread_cond_broadcast(&w.cv);
+		pthread_mutex_unlock(&w.mu);
+		if (p->o->progress)
+			p->o->progress(p->o->progress_payload, i + 1, n);
+	}
+	if (!started)
+		while (work_one(&w, 0))
+			;
+	pthread_mutex_lock(&w.mu);
+	if (!w.rc)
+		w.ready = n;	/* (all read) */
+	pthread_cond_broadcast(&w.cv);
+	pthread_mutex_unlock(&w.mu);
 	for (size_t i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
 	pthread_mutex_destroy(&w.mu);
+	pthread_cond_destroy(&w.cv);
 	if (w.rc)
 		return av_error_set(w.rc, "%s", w.err);
-	return 0;
+	return rc;
 }
 
 /* ---- the chunk store: aux/chunks/KEY is a tree of named blobs ---- */
@@ -852,13 +948,9 @@ static int build_chunks(pubctx *p)
 			p->res->chunks_reused++;
 			continue;
 		}
-		if ((rc = render_chunk(s, k)))
-			goto done;
 		todo[ntodo++] = k;
-		if (p->o->progress)
-			p->o->progress(p->o->progress_payload, i + 1, p->nall * 2);
 	}
-	if ((rc = compress_all(p, todo, ntodo)))
+	if ((rc = make_all(p, todo, ntodo)))
 		goto done;
 	for (size_t i = 0; i < ntodo; i++) {
 		if ((rc = store_chunk(s, todo[i])))
