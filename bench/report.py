@@ -124,7 +124,7 @@ def print_table(results, tools):
             continue
         pk = fmt(r["packages"], "d")
         if r.get("corpus_files") and r["packages"] is not None and r["packages"] != r["corpus_files"] \
-                and not r["scenario"].startswith("snap_"):
+                and not r["scenario"].startswith(("snap_", "pub_")):
             pk += f" of {r['corpus_files']}"
         lines.append((r["scenario"], str(r["size"]), r["tool"], str(r["runs"]),
                       fmt(r["median_s"], ".2f"), fmt(r["min_s"], ".2f"), fmt(r["max_s"], ".2f"),
@@ -144,7 +144,7 @@ def print_table(results, tools):
         print(row(l))
     notes = []
     for r in results:
-        if r.get("note") and not r["scenario"].startswith("snap_"):
+        if r.get("note") and not r["scenario"].startswith(("snap_", "pub_")):
             notes.append(f"{r['tool']} {r['scenario']} {r['size']}: {r['note']}")
         if len(set(r.get("packages_per_run") or [])) > 1:
             notes.append(f"{r['tool']} {r['scenario']} {r['size']}: result differs between runs: "
@@ -278,6 +278,178 @@ def print_snapshots(snap):
             print("targets (issue: at 60,000): " + "; ".join(t))
 
 
+# ------------------------------------------------------------------ publishing
+PUB_SCENARIOS = {
+    "pub_first": "first publish, Contents, unsigned",
+    "pub_first_nocontents": "first publish, no Contents, unsigned",
+    "pub_first_signed": "first publish, Contents, signed",
+    "pub_first_signed_nocontents": "first publish, no Contents, signed",
+    "pub_first_same": "first publish, Contents, unsigned, reprepro's package set, warm caches",
+    "pub_republish": "republish after 1 added package, Contents, unsigned",
+    "pub_republish_nocontents": "republish after 1 added package, no Contents, unsigned",
+}
+PUB_TOOLS = ("aptvault", "aptly", "reprepro")
+
+
+def load_pub_fixtures(path):
+    out = {}
+    if not path:
+        return out
+    try:
+        with open(path) as f:
+            for line in f:
+                size, kind, tool, secs = (line.rstrip("\n").split("\t") + [""] * 4)[:4]
+                out.setdefault(size, {}).setdefault(kind, {})[tool] = float(secs) if secs else None
+    except OSError:
+        pass
+    return out
+
+
+def split_note(note):
+    """pub_* notes: 'what was produced || statistics [|| ...]'."""
+    parts = (note or "").split(" || ")
+    return parts[0], " || ".join(parts[1:])
+
+
+def pub_summary(results, fixtures):
+    by = {(r["scenario"], r["size"], r["tool"]): r for r in results}
+    sizes = sorted({r["size"] for r in results if r["scenario"] in PUB_SCENARIOS})
+    doc = {}
+    for size in sizes:
+        rows = {}
+        for scen, what in PUB_SCENARIOS.items():
+            row = {"what": what}
+            for tool in PUB_TOOLS:
+                r = by.get((scen, size, tool))
+                if not r:
+                    continue
+                if r.get("median_s") is not None:
+                    produced, stats = split_note(r.get("note"))
+                    row[tool] = {"median_s": r["median_s"], "min_s": r["min_s"],
+                                 "max_s": r["max_s"], "runs": r["runs"],
+                                 "peak_rss_mb": r.get("peak_rss_mb"),
+                                 "packages": r.get("packages"),
+                                 "produced": produced, "stats": stats}
+                    if r["status"] == "partial":
+                        row[tool]["error"] = r.get("error")
+                else:
+                    row[tool] = {"status": r["status"], "error": r.get("error")}
+            if len(row) == 1:
+                continue
+            av = row.get("aptvault", {}).get("median_s")
+            for tool in ("aptly", "reprepro"):
+                t = row.get(tool, {}).get("median_s")
+                if av and t:
+                    row[f"{tool}_over_aptvault"] = t / av
+            rows[scen] = row
+        doc[str(size)] = {"scenarios": rows, "fixtures_s": fixtures.get(str(size), {})}
+    return doc
+
+
+def pub_targets(rows):
+    """The targets of the publishing issue, as measured (not asserted)."""
+    out = []
+
+    def ratio(scen, tool):
+        return rows.get(scen, {}).get(f"{tool}_over_aptvault")
+    for scen in ("pub_first", "pub_first_signed"):
+        x = ratio(scen, "aptly")
+        if x is not None:
+            out.append(f"{scen}: aptly/aptvault {x:.1f}x ({'>=' if x >= 10 else '<'} 10x)")
+    x = ratio("pub_first_same", "reprepro")
+    if x is not None:
+        out.append(f"pub_first_same (same packages): reprepro/aptvault {x:.2f}x "
+                   f"({'no slower' if x >= 1 else 'SLOWER'} than reprepro)")
+    for scen in ("pub_republish", "pub_republish_nocontents"):
+        x = ratio(scen, "aptly")
+        if x is not None:
+            out.append(f"{scen}: aptly/aptvault {x:.1f}x ({'>=' if x >= 20 else '<'} 20x)")
+        x = ratio(scen, "reprepro")
+        if x is not None:
+            out.append(f"{scen}: reprepro/aptvault {x:.2f}x ({'faster' if x > 1 else 'NOT faster'})")
+    rss = [r["aptvault"]["peak_rss_mb"] for r in rows.values()
+           if r.get("aptvault", {}).get("peak_rss_mb") is not None]
+    if rss:
+        out.append(f"aptvault peak RSS {max(rss):.1f} MB ({'<' if max(rss) < 100 else '>='} 100 MB)")
+    return out
+
+
+def print_pub(pub):
+    if not pub:
+        return
+    for size, d in pub.items():
+        print()
+        print(f"publishing at {int(size):,} packages (median of runs; ratios: tool time / aptvault time)")
+        cols = ["scenario"]
+        for t in PUB_TOOLS:
+            cols += [f"{t} s", "RSS MB"]
+        cols += ["aptly/av", "reprepro/av", "published packages av/aptly/rr"]
+        lines = []
+        for scen, r in d["scenarios"].items():
+            cells = [scen]
+            pk = []
+            for t in PUB_TOOLS:
+                x = r.get(t)
+                if not x:
+                    cells += ["-", "-"]
+                    pk.append("-")
+                elif "median_s" in x:
+                    cells += [f"{x['median_s']:.3f}" + ("*" if x.get("error") else ""),
+                              fmt(x.get("peak_rss_mb"), ".1f")]
+                    pk.append(fmt(x.get("packages"), "d"))
+                else:
+                    cells += [x["status"].upper(), "-"]
+                    pk.append("-")
+            cells += [fmt(r.get("aptly_over_aptvault"), ".1f"),
+                      fmt(r.get("reprepro_over_aptvault"), ".2f"), "/".join(pk)]
+            lines.append(cells)
+        widths = [max(len(c), *(len(l[i]) for l in lines)) for i, c in enumerate(cols)]
+        last = len(cols) - 1
+        for cells in [cols, ["-" * w for w in widths]] + lines:
+            print("  ".join(c.ljust(w) if i in (0, last) else c.rjust(w)
+                            for i, (c, w) in enumerate(zip(cells, widths))).rstrip())
+        for scen, r in d["scenarios"].items():
+            for t in PUB_TOOLS:
+                if r.get(t, {}).get("error"):
+                    print(f"  {t} {scen}: {r[t]['error']}")
+        fx = d.get("fixtures_s") or {}
+        if fx:
+            print("untimed setup (once per size): " + "; ".join(
+                f"{kind}: " + ", ".join(f"{t} {v:.1f} s" for t, v in tools.items() if v is not None)
+                for kind, tools in fx.items()))
+        t = pub_targets(d["scenarios"])
+        if t:
+            print("targets (issue):")
+            for x in t:
+                print("  " + x)
+        stats = []
+        for scen, r in d["scenarios"].items():
+            for tl in PUB_TOOLS:
+                x = r.get(tl, {})
+                if x.get("stats") and (scen in ("pub_first", "pub_republish") or "PROBLEM" in x["stats"]):
+                    stats.append(f"  {scen} {tl}: {x['stats']}")
+        if stats:
+            print("checks of the published result (pub-helper.py inspect):")
+            print("\n".join(stats))
+    # what each tool produced, per variant (the same at every size)
+    size = list(pub)[-1]
+    print()
+    print("what each tool produced (dists/bench; * = the architectures in brackets; "
+          "name@ = symlink):")
+    for t in PUB_TOOLS:
+        groups = {}
+        for scen, r in pub[size]["scenarios"].items():
+            p = r.get(t, {}).get("produced")
+            if p:
+                groups.setdefault(p, []).append(scen)
+        if groups:
+            print(f"  {t}:")
+            for p, scens in groups.items():
+                print(f"    {', '.join(scens)}:")
+                print(f"      {p}")
+    print("scenarios: " + "; ".join(f"{k} = {v}" for k, v in PUB_SCENARIOS.items()))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--raw", required=True)
@@ -288,6 +460,7 @@ def main():
     ap.add_argument("--out-dir", required=True)
     ap.add_argument("--workdir")
     ap.add_argument("--fixtures", help="TSV of the snapshot scenarios' shared setups")
+    ap.add_argument("--pub-fixtures", help="TSV of the publishing scenarios' shared setups")
     a = ap.parse_args()
     rows = load_rows(a.raw)
     tools = load_tools(a.tools)
@@ -298,6 +471,8 @@ def main():
         print_table(results, tools)
     snap = snapshot_summary(results, load_fixtures(a.fixtures), a.out_dir, a.seed)
     print_snapshots(snap)
+    pub = pub_summary(results, load_pub_fixtures(a.pub_fixtures))
+    print_pub(pub)
     try:
         kernel = platform.release()
         cpu = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
@@ -315,6 +490,7 @@ def main():
                     for s in sorted({r["size"] for r in rows})},
         "results": results,
         "snapshots": snap,
+        "publishing": pub,
     }
     with open(a.json, "w") as f:
         json.dump(doc, f, indent=1)

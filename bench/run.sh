@@ -2,7 +2,7 @@
 # aptvault benchmark: compare aptvault with aptly and reprepro on synthetic corpora.
 #
 # usage: bench/run.sh [--sizes 1000,10000] [--runs 5] [--tools aptvault,aptly,reprepro]
-#                     [--scenarios repo_add,snap_create,...] [--seed 1] [--budget 120]
+#                     [--scenarios repo_add,snap_create,pub,...] [--seed 1] [--budget 120]
 #                     [--workdir DIR] [--keep]
 #
 # See bench/README.md.  Exits 0 even when a tool is missing or fails (it says so).
@@ -47,6 +47,8 @@ TOOLINFO=$SESSION/tools.tsv # tool, status, version/reason
 : >"$RAW"; : >"$TOOLINFO"
 RUN_DIR=""
 cleanup() {
+    # the gpg-agent of the throwaway GnuPG home of the pub_* scenarios
+    [ -n "${PUB_GNUPG:-}" ] && GNUPGHOME=$PUB_GNUPG gpgconf --kill gpg-agent >/dev/null 2>&1
     [ -n "$RUN_DIR" ] && [ "$KEEP" = 0 ] && rm -rf "$RUN_DIR"
     [ "$KEEP" = 0 ] && rm -rf "$SESSION"
 }
@@ -318,6 +320,263 @@ scenario_snap_filter() { snap_op "$@" filter; }
 scenario_snap_pull()   { snap_op "$@" pull; }
 scenario_snap_verify() { snap_op "$@" verify; }
 
+# ---------------------------------------------------------------- publishing
+# pub_* scenarios: publish a repository of the corpus as a signed or unsigned
+# distribution "bench" (component main, amd64 + arm64, Packages uncompressed
+# and .gz, Contents or none, no by-hash), then republish after one change.
+# Untimed state is built once per (size, kind, tool) under
+# $SESSION/shared/SIZE/pub-KIND/TOOL/d by pub_fixture and copied (cp -a) into
+# each run's $RUN_DIR, so every run starts from the same state:
+#   all        the whole corpus in repo "bench" + snapshot S (reprepro: the
+#              corpus included with --export=never into codename bench)
+#   same       the same for the packages reprepro keeps (newest version per
+#              name and architecture: pub-helper.py newest), and the tools'
+#              Contents caches filled by a throwaway publish (aptly: publish
+#              + drop; reprepro: export, then dists/ and release.caches.db
+#              removed), as aptvault reads file lists at `repo add`
+#   repub-c    "all" published (aptvault/aptly: the local repo, not a
+#   repub-n    snapshot) with Contents (c) or without (n), unsigned
+# Each tool provides TOOL_pub_prepare DIR, TOOL_pub_warm,
+# TOOL_pub_first_cmd CONTENTS SIGNED, TOOL_pub_repo CONTENTS,
+# TOOL_pub_republish_cmd DEB CONTENTS (untimed add, then CMD) and
+# TOOL_pub_dists (the published dists/bench directory).
+PUB_DIST=bench
+PUB_ARCHS=amd64,arm64
+PUB_KEY=""
+PUB_GNUPG=""
+
+# A throwaway GnuPG home (ed25519, no passphrase) shared by the three tools.
+pub_gnupg() {
+    [ -n "$PUB_KEY" ] && return 0
+    mkdir -p -m 700 "$SESSION/gnupg"
+    PUB_GNUPG=$(cd "$SESSION/gnupg" && pwd)
+    export GNUPGHOME=$PUB_GNUPG
+    gpg --batch --quiet --passphrase '' --quick-gen-key 'aptvault bench <bench@invalid>' \
+        ed25519 sign never >"$SESSION/gnupg.log" 2>&1 || { cat "$SESSION/gnupg.log" >&2; return 1; }
+    PUB_KEY=$(gpg --batch --list-secret-keys --with-colons 2>/dev/null | awk -F: '$1 == "fpr" { print $10; exit }')
+    [ -n "$PUB_KEY" ]
+}
+
+aptvault_pub_common() {
+    PUBARGS=(--distribution="$PUB_DIST" --architectures="$PUB_ARCHS" --compress=gz
+             --acquire-by-hash=no)
+    [ "$1" = 1 ] || PUBARGS+=(--skip-contents=yes)
+    if [ "$2" = 1 ]; then PUBARGS+=(--gpg-key="$PUB_KEY" --batch); else PUBARGS+=(--skip-signing); fi
+}
+aptvault_pub_prepare() {
+    "$AV_BIN" --root="$AV_ROOT" repo create bench &&
+        "$AV_BIN" --root="$AV_ROOT" repo add bench "$1" &&
+        "$AV_BIN" --root="$AV_ROOT" snapshot create S from repo bench
+}
+aptvault_pub_warm() { :; }     # file lists are read by `repo add`
+aptvault_pub_first_cmd() {
+    aptvault_pub_common "$1" "$2"
+    CMD=("$AV_BIN" --root="$AV_ROOT" --json publish snapshot S "${PUBARGS[@]}")
+}
+aptvault_pub_repo() {
+    aptvault_pub_common "$1" 0
+    "$AV_BIN" --root="$AV_ROOT" publish repo bench "${PUBARGS[@]}"
+}
+aptvault_pub_republish_cmd() {
+    "$AV_BIN" --root="$AV_ROOT" repo add bench "$1" || return 1
+    CMD=("$AV_BIN" --root="$AV_ROOT" --json publish update "$PUB_DIST" --skip-signing)
+    [ "$2" = 1 ] || CMD+=(--skip-contents=yes)
+}
+aptvault_pub_dists() { echo "$AV_ROOT/public/dists/$PUB_DIST"; }
+
+aptly_pub_common() {
+    PUBARGS=(-distribution="$PUB_DIST" -architectures="$PUB_ARCHS" -skip-bz2)
+    [ "$1" = 1 ] || PUBARGS+=(-skip-contents)
+    if [ "$2" = 1 ]; then PUBARGS+=(-gpg-key="$PUB_KEY" -batch); else PUBARGS+=(-skip-signing); fi
+}
+aptly_pub_prepare() {
+    aptly -config="$APTLY_CONF" repo create bench &&
+        aptly -config="$APTLY_CONF" repo add bench "$1" &&
+        aptly -config="$APTLY_CONF" snapshot create S from repo bench
+}
+aptly_pub_warm() {
+    # aptly keeps the file lists it reads on a publish in its database
+    aptly_pub_common 1 0
+    aptly -config="$APTLY_CONF" publish snapshot "${PUBARGS[@]}" S &&
+        aptly -config="$APTLY_CONF" publish drop "$PUB_DIST"
+}
+aptly_pub_first_cmd() {
+    aptly_pub_common "$1" "$2"
+    CMD=(aptly -config="$APTLY_CONF" publish snapshot "${PUBARGS[@]}" S)
+}
+aptly_pub_repo() {
+    aptly_pub_common "$1" 0
+    aptly -config="$APTLY_CONF" publish repo "${PUBARGS[@]}" bench
+}
+aptly_pub_republish_cmd() {
+    aptly -config="$APTLY_CONF" repo add bench "$1" || return 1
+    CMD=(aptly -config="$APTLY_CONF" publish update -skip-signing -skip-bz2)
+    [ "$2" = 1 ] || CMD+=(-skip-contents)
+    CMD+=("$PUB_DIST")
+}
+aptly_pub_dists() { echo "$RUN_DIR/root/public/dists/$PUB_DIST"; }
+
+# reprepro: conf/distributions is rewritten for each variant; "publishing" is
+# `export` (first publish) or the export that `includedeb` does (republish).
+reprepro_pub_conf() {
+    {
+        printf 'Codename: %s\nArchitectures: %s\nComponents: main\n' "$PUB_DIST" "${PUB_ARCHS//,/ }"
+        printf 'DebIndices: Packages Release . .gz\n'
+        [ "$1" = 1 ] && printf 'Contents: percomponent nocompatsymlink\n'
+        [ "$2" = 1 ] && printf 'SignWith: %s\n' "$PUB_KEY"
+    } >"$RR_BASE/conf/distributions"
+}
+reprepro_pub_prepare() {
+    reprepro_pub_conf 1 0
+    find "$1" -maxdepth 1 -name '*.deb' -print | LC_ALL=C sort >"$RUN_DIR/../files.list"
+    xargs -a "$RUN_DIR/../files.list" -d '\n' -s "$ARG_LIMIT" \
+        reprepro -b "$RR_BASE" --export=never includedeb "$PUB_DIST"
+}
+reprepro_pub_warm() {
+    # reprepro reads file lists on export, into db/contents.cache.db
+    reprepro_pub_conf 1 0
+    reprepro -b "$RR_BASE" export "$PUB_DIST" &&
+        rm -rf "$RR_BASE/dists" "$RR_BASE/db/release.caches.db"
+}
+reprepro_pub_first_cmd() {
+    reprepro_pub_conf "$1" "$2"
+    CMD=(reprepro -b "$RR_BASE" export "$PUB_DIST")
+}
+reprepro_pub_repo() {
+    reprepro_pub_conf "$1" 0
+    reprepro -b "$RR_BASE" export "$PUB_DIST"
+}
+reprepro_pub_republish_cmd() {
+    reprepro_pub_conf "$2" 0
+    CMD=(reprepro -b "$RR_BASE" includedeb "$PUB_DIST" "$1")   # exports what changed
+}
+reprepro_pub_dists() { echo "$RR_BASE/dists/$PUB_DIST"; }
+
+PUB_NEEDS=(init pub_prepare pub_warm pub_first_cmd pub_repo pub_republish_cmd pub_dists)
+
+# pub_fixture TOOL SIZE CORPUS KIND: make $SESSION/shared/SIZE/pub-KIND/TOOL/d
+# ready (once); sets PUB_FX to it.
+pub_fixture() {
+    local tool=$1 size=$2 corpus=$3 kind=$4 run_dir=$RUN_DIR t0 rc=0 src
+    local fx=$SESSION/shared/$size/pub-$kind/$tool
+    PUB_FX=$fx/d
+    [ -e "$fx/ready" ] && return 0
+    if [ -e "$fx/failed" ]; then
+        echo "(setup of the shared $tool root pub-$kind failed earlier, see above)" >>"$RUN_DIR/log"
+        return 1
+    fi
+    case $kind in
+        repub-*) pub_fixture "$tool" "$size" "$corpus" all || return 1; src=$PUB_FX; PUB_FX=$fx/d ;;
+    esac
+    t0=$EPOCHREALTIME
+    mkdir -p "$fx"
+    rm -rf "$fx/d"
+    if [ -n "${src:-}" ]; then cp -a "$src" "$fx/d"; else mkdir -p "$fx/d"; fi
+    RUN_DIR=$fx/d
+    "${tool}_init"
+    {
+        case $kind in
+            all)     [ -n "${src:-}" ] || "${tool}_pub_prepare" "$corpus" ;;
+            same)    python3 "$BENCH_DIR/pub-helper.py" newest "$corpus" "$PUB_SAME" \
+                         --archs "$PUB_ARCHS" -q &&
+                     "${tool}_pub_prepare" "$PUB_SAME" && "${tool}_pub_warm" ;;
+            repub-c) "${tool}_pub_repo" 1 ;;
+            repub-n) "${tool}_pub_repo" 0 ;;
+        esac
+    } >>"$fx/log" 2>&1
+    rc=$?
+    RUN_DIR=$run_dir
+    if [ $rc != 0 ]; then
+        touch "$fx/failed"
+        { echo "setup of the shared $tool root pub-$kind failed:"; tail -n 5 "$fx/log"; } >>"$RUN_DIR/log"
+        return 1
+    fi
+    local secs
+    secs=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+    printf '%s\t%s\t%s\t%s\n' "$size" "$kind" "$tool" "$secs" >>"$SESSION/pubfixtures.tsv"
+    printf ' [setup %s %ss]' "$kind" "$secs"
+    touch "$fx/ready"
+}
+
+# pub_start TOOL SIZE CORPUS KIND: fixture, copied into this run's $RUN_DIR.
+pub_start() {
+    local tool=$1
+    have "$tool" "${PUB_NEEDS[@]}" || return 2
+    PUB_SAME=$OUT_DIR/pubsame-$2-s$SEED
+    pub_fixture "$@" || return 1
+    cp -a "$PUB_FX/." "$RUN_DIR/" || return 1
+    "${tool}_init"
+}
+
+# pub_check TOOL [EXPECT_NAME]: inspect what the timed command published; sets
+# COUNT (distinct packages in the Packages indexes) and NOTE (what was made).
+pub_check() {
+    local out
+    out=$(python3 "$BENCH_DIR/pub-helper.py" inspect "$("$1"_pub_dists)" --gpg \
+          ${2:+--expect "$2"} 2>&1)
+    local rc=$?
+    COUNT=$(printf '%s\n' "$out" | head -n1)
+    NOTE=$(printf '%s\n' "$out" | sed -n 2p)
+    if [ $rc != 0 ]; then
+        printf 'published result is broken: %s\n' "$(printf '%s\n' "$out" | tail -n +2)" >>"$RUN_DIR/log"
+        return 1
+    fi
+    if [ "$1" = aptvault ]; then
+        # the counts `publish --json` printed (chunks_built, files_written, ...)
+        out=$(python3 -c '
+import json, re, sys
+t = open(sys.argv[1]).read()
+for m in reversed(list(re.finditer(r"\{[^{}]*\}", t))):
+    try:
+        d = json.loads(m.group(0))
+    except ValueError:
+        continue
+    print(", ".join(f"{k} {v}" for k, v in d.items() if isinstance(v, int)))
+    break' "$RUN_DIR/log" 2>/dev/null)
+        [ -n "$out" ] && NOTE="$NOTE || aptvault: $out"
+    fi
+    return 0
+}
+
+# First publish of a snapshot (reprepro: export) of the corpus; only the
+# publish is timed.
+pub_first() {
+    local tool=$1 size=$2 corpus=$3 contents=$4 signed=$5 kind=${6:-all} rc
+    [ "$signed" = 1 ] && { pub_gnupg || return 1; }
+    pub_start "$tool" "$size" "$corpus" "$kind"
+    rc=$?; [ $rc = 0 ] || return $rc
+    "${tool}_pub_first_cmd" "$contents" "$signed"
+    timed "${CMD[@]}" || return 1
+    pub_check "$tool"
+}
+scenario_pub_first()                  { pub_first "$@" 1 0; }
+scenario_pub_first_nocontents()       { pub_first "$@" 0 0; }
+scenario_pub_first_signed()           { pub_first "$@" 1 1; }
+scenario_pub_first_signed_nocontents(){ pub_first "$@" 0 1; }
+scenario_pub_first_same()             { pub_first "$@" 1 0 same; }
+
+# Republish after adding one package (a name the corpus lacks) to the
+# published repository: aptvault `repo add` (untimed) + `publish update`
+# (timed), aptly the same with `aptly publish update`, reprepro `includedeb`
+# of the one file (timed: it adds and exports).
+pub_republish() {
+    local tool=$1 size=$2 corpus=$3 contents=$4 rc one t0 pre
+    local delta=$OUT_DIR/snapdelta-$size-s$SEED
+    python3 "$BENCH_DIR/snap-delta.py" "$corpus" "$delta" --seed "$SEED" -q >>"$RUN_DIR/log" 2>&1 &&
+        one=$(python3 "$BENCH_DIR/pub-helper.py" one "$corpus" "$delta") || return 1
+    pub_start "$tool" "$size" "$corpus" "repub-$([ "$contents" = 1 ] && echo c || echo n)"
+    rc=$?; [ $rc = 0 ] || return $rc
+    t0=$EPOCHREALTIME
+    "${tool}_pub_republish_cmd" "$one" "$contents" >>"$RUN_DIR/log" 2>&1 || return 1
+    pre=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }')
+    timed "${CMD[@]}" || return 1
+    pub_check "$tool" "$(basename "$one" | cut -d_ -f1)" || return 1
+    [ "$tool" = reprepro ] || NOTE="$NOTE || untimed add of $(basename "$one"): ${pre}s"
+    return 0
+}
+scenario_pub_republish()            { pub_republish "$@" 1; }
+scenario_pub_republish_nocontents() { pub_republish "$@" 0; }
+
 # ----------------------------------------------------------------- machinery
 have() {
     local tool=$1 f; shift
@@ -347,6 +606,8 @@ disk_check() {
     per_mb=$(( size * 9 / 1000 + 50 ))
     need_out=0; [ -e "$corpus/.corpus-stamp" ] || need_out=$per_mb
     need_work=$(( per_mb * ${#ACTIVE[@]} + 200 ))
+    # pub_*: up to four shared roots per tool (all, same, repub-c, repub-n) + a run's copy
+    case " ${SCEN_LIST[*]} " in *" pub_"*) need_work=$(( per_mb * ${#ACTIVE[@]} * 5 + 200 )) ;; esac
     free_out=$(df -Pm "$OUT_DIR" | awk 'NR == 2 { print $4 }')
     free_work=$(df -Pm "$WORK_DIR" | awk 'NR == 2 { print $4 }')
     if [ "$(stat -c %d "$OUT_DIR")" = "$(stat -c %d "$WORK_DIR")" ]; then
@@ -395,7 +656,16 @@ for tool in "${TOOL_LIST[@]}"; do
     fi
 done
 say "cores: $(nproc), runs: $RUNS, workdir: $WORK_DIR ($(df -Pm "$WORK_DIR" | awk 'NR == 2 { print $4 }') MB free)"
-: >"$SESSION/fixtures.tsv"
+: >"$SESSION/fixtures.tsv"; : >"$SESSION/pubfixtures.tsv"
+case " ${SCEN_LIST[*]} " in
+    *" pub_"*)
+        # one throwaway signing key for every pub_* run of the session
+        if command -v gpg >/dev/null && pub_gnupg; then
+            say "signing key (pub_*): ed25519 $PUB_KEY in GNUPGHOME=$GNUPGHOME"
+        else
+            say "pub_*: could not make a GnuPG key; the signed variants will fail"
+        fi ;;
+esac
 
 for size in "${SIZE_LIST[@]}"; do
     corpus=$OUT_DIR/corpus-$size-s$SEED
@@ -457,6 +727,6 @@ JSON=$OUT_DIR/results-$STAMP.json
 echo
 python3 "$BENCH_DIR/report.py" --raw "$RAW" --tools "$TOOLINFO" --json "$JSON" \
     --runs "$RUNS" --seed "$SEED" --out-dir "$OUT_DIR" --workdir "$WORK_DIR" \
-    --fixtures "$SESSION/fixtures.tsv"
+    --fixtures "$SESSION/fixtures.tsv" --pub-fixtures "$SESSION/pubfixtures.tsv"
 [ "$KEEP" = 1 ] && say "kept run directories under $SESSION"
 exit 0
