@@ -26,6 +26,7 @@
 #include <limits.h>
 #define ZLIB_CONST
 #include <zlib.h>
+#include <libdeflate.h>
 #include <lzma.h>
 #include <zstd.h>
 #include <bzlib.h>
@@ -148,58 +149,38 @@ static void gz_put_header(unsigned char *p)
 	memcpy(p, head, GZ_HEAD);
 }
 
-/* Raw deflate of data into dst (room bytes, enough by deflateBound). */
-static int gz_deflate(z_stream *z, unsigned char *dst, size_t room,
-		      const unsigned char *data, size_t len, size_t *written)
-{
-	size_t in_left = len, out_left = room;
-	int zr = Z_OK;
-
-	z->next_in = data;
-	z->next_out = dst;
-	while (zr != Z_STREAM_END) {
-		if (z->avail_in == 0 && in_left) {
-			z->avail_in = (uInt)min_size(in_left, STEP);
-			in_left -= z->avail_in;
-		}
-		if (z->avail_out == 0) {
-			if (!out_left)
-				return av_error_set(AV_ERROR, "cannot compress "
-						    "with zlib: output overflow");
-			z->avail_out = (uInt)min_size(out_left, STEP);
-			out_left -= z->avail_out;
-		}
-		zr = deflate(z, in_left ? Z_NO_FLUSH : Z_FINISH);
-		if (zr != Z_OK && zr != Z_STREAM_END)
-			return av_error_set(AV_ERROR, "cannot compress with "
-					    "zlib: %s", z->msg ? z->msg : zError(zr));
-	}
-	*written = room - out_left - z->avail_out;
-	return 0;
-}
-
+/*
+ * The deflate stream is libdeflate's (whole buffer at once: a chunk is
+ * in memory anyway); the header and trailer are ours.  On the test's
+ * 100 KB chunk, libdeflate 1.14 at level 6 gives 26457 bytes in 1.9 ms
+ * where zlib 1.2.13 at 6 gave 28946 bytes in 2.5 ms on the chunk the
+ * figures at the top were measured on (not the same text: compare the
+ * sizes with care).  Published through the whole command, the first
+ * publish of the bench's 3,395-package set went from 0.45 to 0.35 s
+ * with this and the per-worker store readers of the same commit.
+ */
 static int gz_piece(av_buf *out, const unsigned char *data, size_t len)
 {
-	z_stream z;
-	unsigned char *p = NULL;
-	size_t bound, n = 0;
+	struct libdeflate_compressor *c = libdeflate_alloc_compressor(GZ_LEVEL);
+	unsigned char *p;
+	size_t bound, n;
 	int rc;
 
-	memset(&z, 0, sizeof(z));
-	if (deflateInit2(&z, GZ_LEVEL, Z_DEFLATED, -MAX_WBITS, 8,
-			 Z_DEFAULT_STRATEGY) != Z_OK)
-		return av_error_set(AV_ERROR, "cannot start zlib's compressor");
-	bound = deflateBound(&z, len);
-	if (!(rc = av_buf_grow(out, GZ_HEAD + bound + GZ_TAIL))) {
-		p = (unsigned char *)out->ptr + out->len;
-		gz_put_header(p);
-		rc = gz_deflate(&z, p + GZ_HEAD, bound, data, len, &n);
-	}
-	deflateEnd(&z);
-	if (rc)
+	if (!c)
+		return av_error_set(AV_ERROR, "cannot start libdeflate's compressor");
+	bound = libdeflate_deflate_compress_bound(c, len);
+	if ((rc = av_buf_grow(out, GZ_HEAD + bound + GZ_TAIL))) {
+		libdeflate_free_compressor(c);
 		return rc;
+	}
+	p = (unsigned char *)out->ptr + out->len;
+	gz_put_header(p);
+	n = libdeflate_deflate_compress(c, data, len, p + GZ_HEAD, bound);
+	libdeflate_free_compressor(c);
+	if (!n)
+		return av_error_set(AV_ERROR, "libdeflate could not compress %zu bytes", len);
 	p += GZ_HEAD + n;
-	put_le32(p, (uint32_t)crc32_z(0, data, len));
+	put_le32(p, libdeflate_crc32(0, data, len));
 	put_le32(p + 4, (uint32_t)len);	/* ISIZE is the size mod 2^32 */
 	out->len += GZ_HEAD + n + GZ_TAIL;
 	out->ptr[out->len] = '\0';

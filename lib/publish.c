@@ -632,8 +632,8 @@ static int render_chunk(chunk *k)
 	return rc;
 }
 
-/* Read a chunk's blobs for render_chunk (the store's thread). */
-static int read_chunk(av_store *s, chunk *k, int contents)
+/* Read a chunk's blobs for render_chunk (with the worker's own reader). */
+static int read_chunk(av_store_reader *s, chunk *k, int contents)
 {
 	static const char tag[] = "\nAptvault-Contents: ";
 	int rc = 0;
@@ -644,7 +644,7 @@ static int read_chunk(av_store *s, chunk *k, int contents)
 	for (size_t i = 0; i < k->n && !rc; i++) {
 		const char *at;
 		git_oid oid;
-		if ((rc = av_store_blob_read_once(s, &k->raw[i], &k->e[i]->blob)))
+		if ((rc = av_store_reader_blob(s, &k->raw[i], &k->e[i]->blob)))
 			break;
 		/* The file list's id, found without parsing the stanza. */
 		if (!contents || !k->raw[i].len ||
@@ -655,7 +655,7 @@ static int read_chunk(av_store *s, chunk *k, int contents)
 		    git_oid_fromstrn(&oid, at, GIT_OID_HEXSZ) < 0)
 			return av_error_set(AV_EINVALID, "package %s has a malformed "
 					    "Aptvault-Contents", k->e[i]->name);
-		rc = av_store_blob_read_once(s, &k->rawc[i], &oid);
+		rc = av_store_reader_blob(s, &k->rawc[i], &oid);
 	}
 	return rc;
 }
@@ -663,25 +663,22 @@ static int read_chunk(av_store *s, chunk *k, int contents)
 /* ---- compressing chunks (worker threads: no store access) ---- */
 
 /*
- * The store's thread reads chunks (read_chunk) and makes them ready; the
- * workers (and the store's thread once it has read everything) render
- * and compress ready chunks.  Read-ahead is bounded, so the raw blobs of
- * at most a few chunks are in memory at once.
+ * Making the chunks this run needs: each worker (the calling thread is
+ * one) takes the next chunk, reads its blobs with its own store reader,
+ * renders and compresses it.  The store's own handle is not used
+ * meanwhile.
  */
 typedef struct work {
 	pubctx *p;
 	chunk **todo;
 	size_t n;
-	size_t ready;		/* todo[0..ready) have been read */
-	size_t next;		/* the next to take */
+	size_t next;
 	size_t done;
+	unsigned long reads;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
 	int rc;
 	char err[512];
 } work;
-
-#define READ_AHEAD 8
 
 static int compress_chunk(const pubctx *p, chunk *k)
 {
@@ -718,98 +715,72 @@ static void work_fail(work *w, int rc)
 		w->rc = rc;
 		snprintf(w->err, sizeof(w->err), "%s", av_error_last());
 	}
-	pthread_cond_broadcast(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 }
 
-/* Take one ready chunk and make it; 0 when there is nothing left (or, with
- * wait 0, nothing ready now). */
-static int work_one(work *w, int wait)
+static void work_loop(work *w, int report)
 {
-	size_t i;
+	av_store_reader *r = NULL;
 	int rc;
 
-	pthread_mutex_lock(&w->mu);
-	while (!w->rc && w->next == w->ready && w->ready < w->n && wait)
-		pthread_cond_wait(&w->cv, &w->mu);
-	if (w->rc || w->next == w->ready) {
-		pthread_mutex_unlock(&w->mu);
-		return 0;
-	}
-	i = w->next++;
-	pthread_mutex_unlock(&w->mu);
-	if ((rc = render_chunk(w->todo[i])) || (rc = compress_chunk(w->p, w->todo[i])))
+	if ((rc = av_store_reader_open(w->p->c->store, &r))) {
 		work_fail(w, rc);
+		return;
+	}
+	for (;;) {
+		size_t i, done;
+		pthread_mutex_lock(&w->mu);
+		i = w->rc ? w->n : w->next++;
+		done = w->done;
+		pthread_mutex_unlock(&w->mu);
+		if (i >= w->n)
+			break;
+		if (report && w->p->o->progress)
+			w->p->o->progress(w->p->o->progress_payload, done, w->n);
+		if ((rc = read_chunk(r, w->todo[i], w->p->contents)) ||
+		    (rc = render_chunk(w->todo[i])) || (rc = compress_chunk(w->p, w->todo[i]))) {
+			work_fail(w, rc);
+			break;
+		}
+		pthread_mutex_lock(&w->mu);
+		w->done++;
+		pthread_mutex_unlock(&w->mu);
+	}
 	pthread_mutex_lock(&w->mu);
-	w->done++;
-	pthread_cond_broadcast(&w->cv);
+	w->reads += av_store_reader_reads(r);
 	pthread_mutex_unlock(&w->mu);
-	return 1;
+	av_store_reader_free(r);
 }
 
 static void *worker(void *arg)
 {
-	while (work_one(arg, 1))
-		;
+	work_loop(arg, 0);
 	return NULL;
 }
 
 static int make_all(pubctx *p, chunk **todo, size_t n)
 {
-	work w = { p, todo, n, 0, 0, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
-		   0, "" };
+	work w = { p, todo, n, 0, 0, 0, PTHREAD_MUTEX_INITIALIZER, 0, "" };
 	pthread_t th[8];
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	size_t nth = ncpu < 1 ? 1 : (size_t)ncpu, started = 0;
-	int rc = 0;
 
+	if (!n)
+		return 0;
 	if (nth > AV_ARRAY_SIZE(th))
 		nth = AV_ARRAY_SIZE(th);
-	for (size_t i = 0; i < nth && i < n; i++)
+	for (size_t i = 1; i < nth && i < n; i++)
 		if (!pthread_create(&th[started], NULL, worker, &w))
 			started++;
-	for (size_t i = 0; i < n; i++) {
-		pthread_mutex_lock(&w.mu);
-		while (!w.rc && w.ready - w.done >= READ_AHEAD) {
-			if (started) {
-				pthread_cond_wait(&w.cv, &w.mu);
-				continue;
-			}
-			/* No worker thread: make one here. */
-			pthread_mutex_unlock(&w.mu);
-			work_one(&w, 0);
-			pthread_mutex_lock(&w.mu);
-		}
-		rc = w.rc;
-		pthread_mutex_unlock(&w.mu);
-		if (rc)
-			break;
-		if ((rc = read_chunk(p->c->store, todo[i], p->contents))) {
-			work_fail(&w, rc);
-			break;
-		}
-		pthread_mutex_lock(&w.mu);
-		w.ready++;
-		pthread_cond_broadcast(&w.cv);
-		pthread_mutex_unlock(&w.mu);
-		if (p->o->progress)
-			p->o->progress(p->o->progress_payload, i + 1, n);
-	}
-	if (!started)
-		while (work_one(&w, 0))
-			;
-	pthread_mutex_lock(&w.mu);
-	if (!w.rc)
-		w.ready = n;	/* (all read) */
-	pthread_cond_broadcast(&w.cv);
-	pthread_mutex_unlock(&w.mu);
+	work_loop(&w, 1);
 	for (size_t i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
 	pthread_mutex_destroy(&w.mu);
-	pthread_cond_destroy(&w.cv);
+	/* The readers' reads count as the store's (I10 counters). */
+	((av_store_stats *)av_store_stats_get(p->c->store))->objects_read += w.reads;
 	if (w.rc)
 		return av_error_set(w.rc, "%s", w.err);
-	return rc;
+	return 0;
 }
 
 /* ---- the chunk store: aux/chunks/KEY is a tree of named blobs ---- */

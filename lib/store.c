@@ -238,27 +238,58 @@ int av_store_blob_read(av_store *s, git_blob **out, const git_oid *oid)
 	return 0;
 }
 
-int av_store_blob_read_once(av_store *s, av_buf *out, const git_oid *oid)
+struct av_store_reader {
+	git_repository *repo;
+	git_odb *odb;
+	unsigned long reads;
+};
+
+int av_store_reader_open(av_store *s, av_store_reader **out)
 {
-	git_odb *odb = NULL;
+	av_store_reader *r = av_calloc(1, sizeof(*r));
+	int err;
+
+	if (!r)
+		return AV_ERROR;
+	if ((err = git_repository_open_bare(&r->repo, s->dbdir)) < 0 ||
+	    (err = git_repository_odb(&r->odb, r->repo)) < 0) {
+		av_store_reader_free(r);
+		return av_error_from_git(err, "cannot open the store for reading");
+	}
+	*out = r;
+	return 0;
+}
+
+int av_store_reader_blob(av_store_reader *r, av_buf *out, const git_oid *oid)
+{
 	git_odb_object *obj = NULL;
 	char hex[GIT_OID_HEXSZ + 1];
 	int err, rc;
 
-	s->stats.objects_read++;
-	if ((err = git_repository_odb(&odb, s->repo)) < 0 ||
-	    (err = git_odb_read(&obj, odb, oid)) < 0) {
-		git_odb_free(odb);
+	r->reads++;
+	if ((err = git_odb_read(&obj, r->odb, oid)) < 0)
 		return av_error_from_git(err, git_oid_tostr(hex, sizeof(hex), oid));
-	}
 	if (git_odb_object_type(obj) != GIT_OBJECT_BLOB)
 		rc = av_error_set(AV_EINVALID, "object %s is not a blob",
 				  git_oid_tostr(hex, sizeof(hex), oid));
 	else
 		rc = av_buf_put(out, git_odb_object_data(obj), git_odb_object_size(obj));
 	git_odb_object_free(obj);
-	git_odb_free(odb);
 	return rc;
+}
+
+unsigned long av_store_reader_reads(const av_store_reader *r)
+{
+	return r ? r->reads : 0;
+}
+
+void av_store_reader_free(av_store_reader *r)
+{
+	if (!r)
+		return;
+	git_odb_free(r->odb);
+	git_repository_free(r->repo);
+	free(r);
 }
 
 int av_store_tree_read(av_store *s, git_tree **out, const git_oid *oid)

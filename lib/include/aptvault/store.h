@@ -47,9 +47,18 @@ void av_store_stats_reset(av_store *s);
 /* Objects.  Writes are buffered until av_store_flush(). */
 int av_store_blob_write(av_store *s, git_oid *out, const void *data, size_t len);
 int av_store_blob_read(av_store *s, git_blob **out, const git_oid *oid);
-/* A blob appended to out without entering the object cache: for bulk
- * reads of objects used once (publishing reads every package). */
-int av_store_blob_read_once(av_store *s, av_buf *out, const git_oid *oid);
+
+/*
+ * A reader: its own repository handle, for one other thread (libgit2
+ * handles must not be shared between threads).  It sees what is on disk:
+ * objects written before the last av_store_flush, not buffered ones.
+ */
+typedef struct av_store_reader av_store_reader;
+int av_store_reader_open(av_store *s, av_store_reader **out);
+/* A blob appended to out (no object cache). */
+int av_store_reader_blob(av_store_reader *r, av_buf *out, const git_oid *oid);
+unsigned long av_store_reader_reads(const av_store_reader *r);
+void av_store_reader_free(av_store_reader *r);
 int av_store_tree_read(av_store *s, git_tree **out, const git_oid *oid);
 int av_store_tree_write(av_store *s, git_oid *out, git_treebuilder *tb);
 int av_store_commit_write(av_store *s, git_oid *out, const git_oid *tree,
