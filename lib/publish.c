@@ -90,6 +90,9 @@ static int pub_name(av_buf *out, const char *prefix, const char *dist)
 {
 	int rc;
 
+	if (strchr(prefix, ':'))
+		return av_error_set(AV_EINVALID, "prefix '%s' names a storage endpoint; only "
+				    "the default storage ($ROOT/public) is supported", prefix);
 	if ((rc = check_path("prefix", prefix, 1)) ||
 	    (rc = check_path("distribution", dist, 0)))
 		return rc;

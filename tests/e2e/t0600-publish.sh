@@ -90,6 +90,8 @@ expect_err "an unknown snapshot" 1 "snapshot 'nope' does not exist" \
 	"$AV" publish snapshot nope --distribution=other --skip-signing
 expect_err "a prefix that climbs out" 1 "'\\.\\.'" \
 	"$AV" publish snapshot s1 ../evil --distribution=x --skip-signing
+expect_err "a storage endpoint is refused clearly" 1 "storage endpoint" \
+	"$AV" publish snapshot s1 s3:somewhere --distribution=x --skip-signing
 expect_err "no distribution given" 1 "no distribution" \
 	"$AV" publish snapshot s1 --skip-signing
 expect_err "switch of a distribution that is not published" 1 "not published" \

@@ -65,6 +65,20 @@ check "of 8 concurrent creates exactly one wins" test "$wins" -eq 1
 check "and 7 say it is already published" test "$lost" -eq 7
 "$AV" publish drop race >/dev/null
 
+# ---- staged sources from several processes: none lost ----
+"$AV" publish snapshot A --distribution=staged --skip-signing >/dev/null
+for i in 1 2 3 4 5 6; do
+	"$AV" publish source add staged B --component=c$i >"$T/src.$i" 2>&1 &
+done
+wait
+run "$AV" publish source list staged --json
+check "6 concurrent source adds: 7 components staged" \
+	test "$(grep -o '"component"' "$T/out" | wc -l)" -eq 7
+expect_rc "publish update applies them all" 0 "$AV" publish update staged --skip-signing
+check "Release lists the 7 components" \
+	test "$(sed -n 's/^Components: //p' "$PUB/dists/staged/Release" | wc -w)" -eq 7
+"$AV" publish drop staged >/dev/null
+
 # ---- switch racing snapshot drop ----
 "$AV" publish snapshot A --distribution=sw --skip-signing >/dev/null
 bad=0
