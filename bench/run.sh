@@ -586,6 +586,10 @@ have() {
 # timed CMD...: run CMD with output to $RUN_DIR/log; sets WALL (s) and RSS_KB.
 timed() {
     local t0 t1 rc
+    # The setup just copied a root: write it out first, so a tool that
+    # syncs (aptvault makes its publish durable with syncfs) pays for its
+    # own writes, not for the copy's.
+    sync
     t0=$EPOCHREALTIME
     /usr/bin/time -f '%e %M' -o "$RUN_DIR/time" "$@" >>"$RUN_DIR/log" 2>&1
     rc=$?

@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <pthread.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include "aptvault/publish.h"
@@ -192,6 +193,8 @@ typedef struct pubctx {
 	av_publish_result *res;
 	long long now;
 	pfiles linked;		/* pool links this run made */
+	av_buf intent;		/* the pending list naming them until the ref moves */
+	int live_ok;		/* the live generation is the one old describes */
 	struct wjob **jobs;	/* index files being hashed and written */
 	size_t njobs, jalloc, jdone;
 } pubctx;
@@ -231,6 +234,7 @@ static void pubctx_dispose(pubctx *p)
 {
 	jobs_finish(p);
 	free(p->jobs);
+	av_buf_dispose(&p->intent);
 	pfiles_dispose(&p->linked);
 	for (size_t i = 0; i < p->ncp; i++) {
 		for (size_t j = 0; j < p->cps[i].n; j++)
@@ -1168,7 +1172,7 @@ static int index_file(pubctx *p, const char *rel, const char *key, make_fn make,
 	cJSON *layout = NULL;
 	int rc;
 
-	if (p->old)
+	if (p->old && p->live_ok)
 		oldf = cJSON_GetObjectItemCaseSensitive(
 			cJSON_GetObjectItemCaseSensitive(p->old->meta, "files"), rel);
 	if (oldf && jstr(oldf, "key") && !strcmp(jstr(oldf, "key"), key)) {
@@ -1211,7 +1215,7 @@ static void splice_open(pubctx *p, const char *rel, live_file *sp)
 
 	sp->fd = -1;
 	sp->layout = NULL;
-	if (!p->old)
+	if (!p->old || !p->live_ok)
 		return;
 	oldf = cJSON_GetObjectItemCaseSensitive(
 		cJSON_GetObjectItemCaseSensitive(p->old->meta, "files"), rel);
@@ -1714,6 +1718,8 @@ static int collision(pubctx *p, const pfile *f, const char *target)
 }
 
 /* Link the package files of the chunks built in this run. */
+static int pending_save(av_ctx *c, const char *prefix, const pfiles *cand, av_buf *saved);
+
 static int link_pool(pubctx *p)
 {
 	const char *root = av_store_root(p->c->store);
@@ -1752,6 +1758,11 @@ static int link_pool(pubctx *p)
 		if (!same)
 			rc = collision(p, &f.v[i], target.ptr);
 	}
+	/* Before the first link: a pending list naming what will be linked,
+	 * so that files a crash leaves unreferenced are swept later.  It
+	 * is removed once the ref has moved. */
+	if (!rc && f.n)
+		rc = pending_save(p->c, p->prefix, &f, &p->intent);
 	for (size_t i = 0; i < f.n && !rc; i++) {
 		av_buf_clear(&target);
 		av_buf_clear(&src);
@@ -2156,7 +2167,7 @@ static int pending_dir(av_buf *out, av_ctx *c, const char *prefix)
 }
 
 /* Leave candidates for the next sweep of the prefix (a file per run). */
-static int pending_save(av_ctx *c, const char *prefix, const pfiles *cand)
+static int pending_save(av_ctx *c, const char *prefix, const pfiles *cand, av_buf *saved)
 {
 	av_buf dir = AV_BUF_INIT, path = AV_BUF_INIT, body = AV_BUF_INIT;
 	struct timespec ts;
@@ -2171,6 +2182,8 @@ static int pending_save(av_ctx *c, const char *prefix, const pfiles *cand)
 		rc = file_line(&body, cand->v[i].sha, cand->v[i].key, cand->v[i].rel);
 	if (!rc)
 		rc = av_file_write_atomic(path.ptr, body.ptr ? body.ptr : "", body.len);
+	if (!rc && saved)
+		rc = av_buf_puts(saved, path.ptr);
 done:
 	av_buf_dispose(&dir);
 	av_buf_dispose(&path);
@@ -2309,7 +2322,7 @@ static int sweep_pool(av_ctx *c, const char *prefix, const char *pubroot, pfiles
 		goto done;
 	if ((rc = av_lockset_acquire(ls, timeout))) {
 		if (rc == AV_EBUSY)
-			rc = cand->n ? pending_save(c, prefix, cand) : 0;
+			rc = cand->n ? pending_save(c, prefix, cand, NULL) : 0;
 		goto done;
 	}
 	if ((rc = pending_take(c, prefix, cand, &taken)))
@@ -2595,6 +2608,83 @@ done:
 	git_treebuilder_free(chunks);
 	git_treebuilder_free(empty);
 	return rc;
+}
+
+/* The file in each generation naming the state that describes it. */
+static const char MARKER[] = ".aptvault-state";
+
+/*
+ * Is the live generation the one the state we read describes?  Not when
+ * a publish crashed between switching the directories and moving the
+ * ref: then nothing is reused from the live files (they would be listed
+ * with the old state's digests), and everything is made anew.
+ */
+static int live_matches(pubctx *p)
+{
+	av_buf path = AV_BUF_INIT, got = AV_BUF_INIT;
+	char hex[GIT_OID_HEXSZ + 1];
+	int ok = 0;
+
+	if (!p->old)
+		return 0;
+	git_oid_tostr(hex, sizeof(hex), &p->old->commit);
+	if (!av_buf_printf(&path, "%s/%s", p->live.ptr, MARKER) &&
+	    !av_file_read(&got, path.ptr, 64))
+		ok = got.len >= GIT_OID_HEXSZ && !memcmp(got.ptr, hex, GIT_OID_HEXSZ);
+	av_error_clear();
+	av_buf_dispose(&path);
+	av_buf_dispose(&got);
+	return ok;
+}
+
+/* ".BASE.new-PID", ".BASE.new-PID.swap", ".BASE.drop-PID": what a crashed
+ * publish or drop of this distribution left beside it. */
+static int is_debris(const char *name, const char *base)
+{
+	size_t n = strlen(base);
+	const char *p;
+
+	if (name[0] != '.' || strncmp(name + 1, base, n))
+		return 0;
+	p = name + 1 + n;
+	if (!strncmp(p, ".new-", 5))
+		p += 5;
+	else if (!strncmp(p, ".drop-", 6))
+		p += 6;
+	else
+		return 0;
+	if (!(*p >= '0' && *p <= '9'))
+		return 0;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	return !*p || !strcmp(p, ".swap");
+}
+
+/* Remove the debris of this distribution (its lock is held: no live
+ * publish of it can own any). */
+static void clean_debris(const char *live)
+{
+	av_buf dir = AV_BUF_INIT, path = AV_BUF_INIT;
+	const char *slash = strrchr(live, '/');
+	DIR *d;
+	struct dirent *e;
+
+	if (av_buf_printf(&dir, "%.*s", (int)(slash - live), live) ||
+	    !(d = opendir(dir.ptr))) {
+		av_buf_dispose(&dir);
+		return;
+	}
+	while ((e = readdir(d))) {
+		if (!is_debris(e->d_name, slash + 1))
+			continue;
+		av_buf_clear(&path);
+		if (!av_buf_printf(&path, "%s/%s", dir.ptr, e->d_name))
+			av_remove_tree(path.ptr);
+	}
+	closedir(d);
+	av_error_clear();
+	av_buf_dispose(&dir);
+	av_buf_dispose(&path);
 }
 
 static int stage_paths(pubctx *p)
@@ -2920,8 +3010,8 @@ peeked_done:
 	/* The generation, beside the live one. */
 	if ((rc = stage_paths(&p)))
 		goto done;
-	if (dir_exists(p.stage.ptr) && (rc = av_remove_tree(p.stage.ptr)))
-		goto done;
+	clean_debris(p.live.ptr);
+	p.live_ok = live_matches(&p);
 	if ((rc = av_mkdir_p(p.stage.ptr)))
 		goto done;
 	for (size_t i = 0; i < p.ng; i++)
@@ -2941,12 +3031,23 @@ peeked_done:
 	p.meta = NULL;
 	snprintf(msg, sizeof(msg), "%s", c->command ? c->command : "aptvault publish");
 	if ((rc = write_aux(&p, &st->aux, &new_chunks)) ||
-	    (rc = av_state_write(c->store, st, msg, &commit)) ||
-	    (rc = av_store_flush(c->store)) || (rc = sync_dir(p.stage.ptr)))
+	    (rc = av_state_write(c->store, st, msg, &commit)))
+		goto fail_stage;
+	{
+		char hex[GIT_OID_HEXSZ + 1];
+		git_oid_tostr(hex, sizeof(hex), &commit);
+		hex[GIT_OID_HEXSZ] = '\n';
+		if ((rc = stage_write(&p, MARKER, hex, GIT_OID_HEXSZ + 1)))
+			goto fail_stage;
+	}
+	if ((rc = av_store_flush(c->store)) || (rc = sync_dir(p.stage.ptr)))
 		goto fail_stage;
 	if ((rc = go_live(&p, &had_live)))
 		goto fail_stage;
 	live_switched = 1;
+	/* Tests: a crash between the switch and the ref. */
+	if (av_failpoint("publish-crash"))
+		_exit(137);
 	if ((rc = av_txn_stage(t, KIND, p.pubname.ptr, &commit)) ||
 	    (rc = av_txn_commit(t, msg))) {
 		int e = av_error_code();
@@ -2960,6 +3061,8 @@ peeked_done:
 		live_switched = 0;
 		goto fail_stage;
 	}
+	if (p.intent.len)
+		unlink(p.intent.ptr);
 	if (had_live)
 		av_remove_tree(p.stage.ptr);
 	if (!(res->where = av_strdup(p.live.ptr + strlen(av_store_root(c->store)) + 1))) {
@@ -3062,7 +3165,9 @@ int av_publish_drop(av_ctx *c, const char *prefix, const char *dist, int force)
 	pfiles_sort(&cand);
 	if ((rc = pub_root(&root, c, prefix)) ||
 	    (rc = av_buf_printf(&live, "%s/dists/%s", root.ptr, dist)) ||
-	    (rc = av_buf_printf(&gone, "%s.drop-%ld", live.ptr, (long)getpid())))
+	    (rc = av_buf_printf(&gone, "%.*s/.%s.drop-%ld",
+				(int)(strrchr(live.ptr, '/') - live.ptr), live.ptr,
+				strrchr(live.ptr, '/') + 1, (long)getpid())))
 		goto done;
 	if (dir_exists(live.ptr)) {
 		if (rename(live.ptr, gone.ptr) < 0) {

@@ -112,6 +112,22 @@ check "nothing published changed (every file byte for byte)" \
 check "no distribution appeared" test "$("$AV" publish list --raw)" = "$list_before"
 check "no staging directory left" sh -c "! ls -A '$PUB/dists' | grep -q '^\\.'"
 
+# ---- a crash between the directory switch and the ref ----
+"$AV" snapshot create s1b from repo r2 >/dev/null
+APTVAULT_FAILPOINTS=publish-crash "$AV" publish switch stable s1b --skip-signing >/dev/null 2>&1
+check "the crashed switch died (exit 137)" test $? -eq 137
+check "its ref did not move: stable still publishes s1" \
+	sh -c "'$AV' publish show stable | grep -q 'main: snapshot s1 '"
+check "the old generation was left beside it" sh -c "ls -A '$PUB/dists' | grep -q '^\.stable\.new-'"
+expect_rc "the next publish works (back to s1, nothing taken from the live files)" 0 \
+	"$AV" publish switch stable s1 --gpg-key="$KEY_FPR"
+check "and cleared what the crash left" sh -c "! ls -A '$PUB/dists' | grep -q '^\.'"
+check "its Release matches its files (apt-get update)" apt_update
+check "gpgv verifies it" gpgv_check "$D/InRelease"
+for f in main/binary-amd64/Packages.xz main/binary-amd64/Packages; do
+	check "$f has the digest Release lists" sh -c "grep -q \"\$(sha256sum <'$D/$f' | cut -d' ' -f1) *[0-9]* $f\$\" '$D/Release'"
+done
+
 # ---- republish after one change: incremental ----
 n=$(mkdeb newpkg 1.0 amd64)
 "$AV" repo add r1 "$n" >/dev/null
@@ -123,6 +139,9 @@ check "one chunk was rebuilt" grep -q '"chunks_built":[[:space:]]*1[,}]' "$T/out
 check "the unchanged indexes were reused" grep -q '"files_reused":[[:space:]]*[1-9]' "$T/out"
 check "the old Packages.xz is still served by hash" \
 	test -f "$D/main/binary-amd64/by-hash/SHA256/$old_xz"
+# (the last update was in the same second: a server compares
+# If-Modified-Since in whole seconds)
+apt_forget
 check "apt-get update sees the new package" apt_update
 check "apt knows newpkg" test "$(apt_candidate newpkg)" = "1.0"
 check "gpgv still verifies the new InRelease" gpgv_check "$D/InRelease"
