@@ -132,8 +132,7 @@ static int try_link(struct import *im)
 	if (av_failpoint("pool-link"))
 		return 0;
 	if (im->mode == AV_POOL_COPY)
-		return linkat(AT_FDCWD, im->src, AT_FDCWD, im->staged.ptr,
-			      AT_SYMLINK_FOLLOW) == 0;
+		return 0;	/* a copy, never a link: see copy_direct */
 	/* Renaming a symlink would put the link, not the file, in the pool. */
 	if (lstat(im->src, &st) < 0 || !S_ISREG(st.st_mode))
 		return 0;
@@ -359,44 +358,86 @@ static void cleanup(struct import *im)
 }
 
 /*
- * The fast path of AV_POOL_COPY: hard-link the source straight to its pool
- * name.  link(2) is atomic and the inode is complete, so no staging
- * directory is needed (a mkdir and rmdir per file were a third of a bulk
- * import).  1: done; 0: use the staged path; <0: error.
+ * The fast path of AV_POOL_COPY: an unnamed file (O_TMPFILE) in the pool
+ * directory, filled with a copy that is hashed as it is written and
+ * checked against the digests computed when the file was read, then
+ * linked to its pool name: link(2) is atomic and the inode
+ * is complete, so no staging directory is needed (a mkdir and rmdir per
+ * file were a third of a bulk import).
+ *
+ * Not a hard link to the source: a user who rebuilds a .deb at the same
+ * path rewrites that inode in place (dpkg-deb does), and the pool file,
+ * and every published copy, would silently change under its checksums.
+ *
+ * 1: done; 0: use the staged path (no O_TMPFILE here); <0: error.
  */
-static int link_direct(struct import *im)
+static int copy_direct(struct import *im)
 {
-	struct stat st = { 0 };
-	char why[128];
-	int r;
+	EVP_MD_CTX *ctx = NULL;
+	unsigned char *buf = NULL;
+	char fdpath[64];
+	uint64_t size = 0;
+	int in = -1, out = -1, rc = 0, c;
+	size_t dir = im->target.len - 65;
 
 	if (im->mode != AV_POOL_COPY || im->replace || av_failpoint("pool-link"))
 		return 0;
 	if (av_failpoint("pool-write"))
 		return av_error_set(AV_EIO, "cannot write pool file: injected "
 				    "failure (failpoint pool-write)");
-	r = linkat(AT_FDCWD, im->src, AT_FDCWD, im->target.ptr, AT_SYMLINK_FOLLOW);
-	if (r < 0 && errno == ENOENT && access(im->src, F_OK) == 0) {
-		int rc = make_pool_dirs(im);
-		if (rc)
-			return rc;
-		r = linkat(AT_FDCWD, im->src, AT_FDCWD, im->target.ptr, AT_SYMLINK_FOLLOW);
+	if ((in = open(im->src, O_RDONLY | O_CLOEXEC)) < 0)
+		return av_error_set_errno(errno == ENOENT ? AV_ENOTFOUND : AV_EIO, errno,
+					  "cannot open '%s'", im->src);
+	im->target.ptr[dir] = '\0';
+	out = open(im->target.ptr, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+	if (out < 0 && errno == ENOENT) {
+		im->target.ptr[dir] = '/';
+		if ((rc = make_pool_dirs(im)))
+			goto done;
+		im->target.ptr[dir] = '\0';
+		out = open(im->target.ptr, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
 	}
-	if (r < 0)
-		return errno == EEXIST ? 1 : 0;	/* EXDEV, EPERM...: copy */
-	if (stat(im->target.ptr, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    (uint64_t)st.st_size != im->d->size) {
-		snprintf(why, sizeof(why), "size is %" PRIu64 ", expected %" PRIu64,
-			 (uint64_t)st.st_size, im->d->size);
-		unlink(im->target.ptr);
-		return changed(im, why);
+	im->target.ptr[dir] = '/';
+	if (out < 0)
+		goto done;	/* no O_TMPFILE: the staged path */
+	if (!(ctx = EVP_MD_CTX_new()) || !(buf = av_malloc(COPY_CHUNK)) ||
+	    !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+		rc = av_error_set(AV_ERROR, "out of memory");
+		goto done;
 	}
-	if (im->nosync)
-		return 1;
-	im->target.ptr[im->target.len - 65] = '\0';
-	r = av_fsync_dir(im->target.ptr);
-	im->target.ptr[im->target.len - 65] = '/';
-	return r < 0 ? r : 1;
+	if ((c = copy_fd(in, out, ctx, buf, &size)) < 0) {
+		rc = av_error_set_errno(AV_EIO, errno, "cannot %s '%s'",
+					c == -2 ? "read" : "write pool file from", im->src);
+		goto done;
+	}
+	if ((rc = verify_copy(im, ctx, size)))
+		goto done;
+	if (!im->nosync && fsync(out) < 0) {
+		rc = av_error_set_errno(AV_EIO, errno, "cannot sync pool file '%s'",
+					im->target.ptr);
+		goto done;
+	}
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", out);
+	if (linkat(AT_FDCWD, fdpath, AT_FDCWD, im->target.ptr, AT_SYMLINK_FOLLOW) < 0 &&
+	    errno != EEXIST) {
+		rc = av_error_set_errno(AV_EIO, errno, "cannot write pool file '%s'",
+					im->target.ptr);
+		goto done;
+	}
+	rc = 1;
+	if (!im->nosync) {
+		im->target.ptr[dir] = '\0';
+		if (av_fsync_dir(im->target.ptr) < 0)
+			rc = AV_EIO;
+		im->target.ptr[dir] = '/';
+	}
+done:
+	if (out >= 0)
+		close(out);
+	close(in);
+	free(buf);
+	EVP_MD_CTX_free(ctx);
+	return rc;
 }
 
 static int stage(struct import *im)
@@ -420,7 +461,7 @@ int av_pool_import(const char *root, const char *src, const av_digests *d,
 	if ((rc = av_pool_path(&im.target, root, d->sha256)))
 		goto done;
 	if (!present(&im)) {
-		if ((rc = link_direct(&im)) < 0)
+		if ((rc = copy_direct(&im)) < 0)
 			goto done;
 		if (rc == 0 && ((rc = stage(&im)) || (rc = publish(&im))))
 			goto done;

@@ -1,6 +1,6 @@
 /*
- * test_pool.c - the content-addressed pool: hard link on the same
- * filesystem, verified copy otherwise, move for --remove-files, nothing
+ * test_pool.c - the content-addressed pool: a verified copy (never a hard
+ * link to the source), move for --remove-files, nothing
  * left behind on failure (failpoints), and the failpoint mechanism.
  */
 #include <stdint.h>
@@ -142,7 +142,7 @@ Test(pool, malformed_sha256_is_rejected)
 
 /* ---- COPY ---------------------------------------------------------------- */
 
-Test(pool, import_hardlinks_on_the_same_filesystem)
+Test(pool, import_copies_and_never_links_the_source)
 {
 	struct env e;
 	struct stat s, p;
@@ -154,10 +154,31 @@ Test(pool, import_hardlinks_on_the_same_filesystem)
 	cr_assert_eq(av_pool_has(e.root, e.d.sha256), 1);
 	s = stat_of(e.src);
 	p = stat_of(e.pool.ptr);
-	cr_assert_eq(s.st_ino, p.st_ino);
-	cr_assert_eq(p.st_nlink, 2);
+	cr_assert_neq(s.st_ino, p.st_ino, "the pool file is not the source's inode");
+	cr_assert_eq(p.st_nlink, 1);
+	cr_assert_eq(s.st_nlink, 1);
 	assert_pool_file_is_src(&e);
 	cr_assert_eq(tmp_entries(&e), 0);
+	env_free(&e);
+}
+
+/* A .deb rebuilt at the same path (dpkg-deb rewrites the inode in place)
+ * must not change what the pool holds under the old checksum. */
+Test(pool, rewriting_the_source_in_place_leaves_the_pool_file_alone)
+{
+	struct env e;
+	char *copy;
+
+	env_init(&e);
+	copy = join(e.base, "before");
+	cr_assert_eq(fx_sh("cp '%s' '%s'", e.src, copy), 0);
+	cr_assert_eq(av_pool_import(e.root, e.src, &e.d, AV_POOL_COPY), 0,
+		     "%s", av_error_last());
+	/* truncate and rewrite the same inode */
+	cr_assert_eq(fx_sh("printf 'rebuilt' > '%s'", e.src), 0);
+	cr_assert_eq(fx_sh("cmp -s '%s' '%s'", copy, e.pool.ptr), 0,
+		     "the pool file changed with its source");
+	free(copy);
 	env_free(&e);
 }
 
@@ -171,13 +192,13 @@ Test(pool, importing_twice_makes_no_second_copy)
 	first = stat_of(e.pool.ptr);
 	cr_assert_eq(av_pool_import(e.root, e.src, &e.d, AV_POOL_COPY), 0);
 	second = stat_of(e.pool.ptr);
-	cr_assert_eq(first.st_ino, second.st_ino);
-	cr_assert_eq(second.st_nlink, 2, "a second link was made");
+	cr_assert_eq(first.st_ino, second.st_ino, "the second import made a second copy");
+	cr_assert_eq(second.st_nlink, 1);
 	cr_assert_eq(tmp_entries(&e), 0);
 	env_free(&e);
 }
 
-Test(pool, copy_when_hardlink_is_impossible)
+Test(pool, the_staged_copy_when_the_fast_path_is_off)
 {
 	struct env e;
 	struct stat s, p, again;
@@ -255,7 +276,7 @@ Test(pool, copy_of_a_changed_file_is_a_conflict_and_leaves_nothing)
 	env_free(&e);
 }
 
-Test(pool, hardlink_of_a_file_of_another_size_is_a_conflict)
+Test(pool, a_source_of_another_size_is_a_conflict)
 {
 	struct env e;
 
@@ -313,7 +334,7 @@ Test(pool, damaged_pool_file_is_replaced)
 	env_free(&e);
 }
 
-Test(pool, a_hard_link_needs_no_staging_directory)
+Test(pool, the_fast_copy_needs_no_staging_directory)
 {
 	struct env e;
 	char *tmp;
@@ -366,7 +387,7 @@ static void check_write_failure(av_pool_mode mode, const char *failpoints)
 	env_free(&e);
 }
 
-Test(pool, write_failure_via_hardlink_leaves_nothing)
+Test(pool, write_failure_via_the_fast_copy_leaves_nothing)
 {
 	check_write_failure(AV_POOL_COPY, "pool-write");
 }

@@ -23,7 +23,7 @@ int av_pool_path(av_buf *out, const char *root, const char *sha256);
 int av_pool_has(const char *root, const char *sha256);
 
 typedef enum av_pool_mode {
-	AV_POOL_COPY = 0,	/* hardlink when on the same filesystem, else copy */
+	AV_POOL_COPY = 0,	/* a copy (never a hard link to the source) */
 	AV_POOL_MOVE,		/* rename when possible (--remove-files) */
 	/* OR'ed in: skip the per-file fsyncs; the caller makes the batch
 	 * durable with one av_pool_sync() before anything references it
