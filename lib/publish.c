@@ -138,6 +138,7 @@ typedef struct chunk {
 	size_t n;
 	git_oid tree;		/* stored tree (after build) */
 	int cached;		/* found in the previous generation */
+	int foreign;		/* found in another distribution's state */
 	int built;
 	struct chunk *same;	/* an identical chunk earlier in this run */
 	/* Built data: texts 0 deb/src, 1 udeb; contents 0, 1. */
@@ -187,6 +188,8 @@ typedef struct pubctx {
 	chunk **all;		/* every distinct chunk of this publish */
 	size_t nall, allalloc;
 	git_tree *old_chunks;	/* aux/chunks of the live state */
+	git_tree **other_chunks;	/* aux/chunks of the other distributions */
+	size_t nother;
 	av_buf root, live, stage;	/* $ROOT/public/PREFIX, dists/DIST, staging */
 	cJSON *files;		/* path -> {key, size, hashes} */
 	av_buf release;
@@ -258,6 +261,9 @@ static void pubctx_dispose(pubctx *p)
 		chunk_free(p->all[i]);
 	free(p->all);
 	git_tree_free(p->old_chunks);
+	for (size_t i = 0; i < p->nother; i++)
+		git_tree_free(p->other_chunks[i]);
+	free(p->other_chunks);
 	av_state_free(p->old);
 	cJSON_Delete(p->meta);
 	cJSON_Delete(p->files);
@@ -905,6 +911,36 @@ static int chunk_blob(av_store *s, const chunk *k, const char *name, av_buf *out
 	return chunk_get(s, k, name, out, NULL);
 }
 
+static int state_chunks(av_store *s, const av_state *st, git_tree **out);
+int av_publish_all(av_ctx *c, av_state ***out, size_t *n);
+
+/* The chunk trees of every other published distribution (pinned by
+ * their states, so reusing them is safe). */
+static int other_chunks(pubctx *p)
+{
+	av_state **all = NULL;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = av_publish_all(p->c, &all, &n)))
+		return rc;
+	if (n && !(p->other_chunks = av_calloc(n, sizeof(*p->other_chunks)))) {
+		rc = AV_ERROR;
+		goto done;
+	}
+	for (size_t i = 0; i < n && !rc; i++) {
+		git_tree *t = NULL;
+		if (!strcmp(av_state_get(all[i], "prefix", "."), p->prefix) &&
+		    !strcmp(av_state_get(all[i], "distribution", ""), p->dist))
+			continue;
+		if (!(rc = state_chunks(p->c->store, all[i], &t)) && t)
+			p->other_chunks[p->nother++] = t;
+	}
+done:
+	av_publish_all_free(all, n);
+	return rc;
+}
+
 /* Find cached chunks, build the rest. */
 static int build_chunks(pubctx *p)
 {
@@ -926,7 +962,16 @@ static int build_chunks(pubctx *p)
 			p->res->chunks_reused++;
 			continue;
 		}
-		todo[ntodo++] = k;
+		/* A chunk is a pure function of its key: another distribution
+		 * that published the same entries made it already. */
+		for (size_t j = 0; j < p->nother && !k->cached; j++)
+			if ((te = git_tree_entry_byname(p->other_chunks[j], k->key))) {
+				git_oid_cpy(&k->tree, git_tree_entry_id(te));
+				k->cached = k->foreign = 1;
+				p->res->chunks_reused++;
+			}
+		if (!k->cached)
+			todo[ntodo++] = k;
 	}
 	if ((rc = make_all(p, todo, ntodo)))
 		goto done;
@@ -940,6 +985,7 @@ static int build_chunks(pubctx *p)
 		if (p->all[i]->same) {
 			git_oid_cpy(&p->all[i]->tree, &p->all[i]->same->tree);
 			p->all[i]->cached = p->all[i]->same->cached;
+			p->all[i]->foreign = p->all[i]->same->foreign;
 		}
 done:
 	free(todo);
@@ -1727,10 +1773,21 @@ static int link_pool(pubctx *p)
 	av_buf target = AV_BUF_INIT, src = AV_BUF_INIT;
 	int rc = 0;
 
-	for (size_t i = 0; i < p->nall && !rc; i++)
-		if (p->all[i]->built)
-			rc = pfiles_parse(&f, p->all[i]->files.ptr ? p->all[i]->files.ptr : "",
-					  p->all[i]->files.len);
+	/* Files of chunks the live generation did not have: built now, or
+	 * taken from another distribution (maybe of another prefix). */
+	for (size_t i = 0; i < p->nall && !rc; i++) {
+		const chunk *k = p->all[i];
+		if (k->same)
+			continue;
+		if (k->built) {
+			rc = pfiles_parse(&f, k->files.ptr ? k->files.ptr : "", k->files.len);
+		} else if (k->foreign) {
+			av_buf b = AV_BUF_INIT;
+			if (!(rc = chunk_blob(p->c->store, k, "files", &b)))
+				rc = pfiles_parse(&f, b.ptr ? b.ptr : "", b.len);
+			av_buf_dispose(&b);
+		}
+	}
 	if (rc)
 		goto done;
 	pfiles_sort(&f);
@@ -3004,7 +3061,8 @@ peeked_done:
 			goto done;
 	/* The new chunks go to disk now: their blobs leave memory, and the
 	 * files are made from the chunks' own buffers. */
-	if ((rc = state_chunks(c->store, p.old, &p.old_chunks)) || (rc = build_chunks(&p)) ||
+	if ((rc = state_chunks(c->store, p.old, &p.old_chunks)) || (rc = other_chunks(&p)) ||
+	    (rc = build_chunks(&p)) ||
 	    (rc = av_store_flush(c->store)))
 		goto done;
 	/* The generation, beside the live one. */

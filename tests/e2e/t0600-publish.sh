@@ -149,7 +149,17 @@ check "gpgv still verifies the new InRelease" gpgv_check "$D/InRelease"
 # ---- determinism ----
 SOURCE_DATE_EPOCH=1700000000 "$AV" publish snapshot s3 --distribution=d1 --skip-signing >/dev/null
 SOURCE_DATE_EPOCH=1700000000 "$AV" publish snapshot s3 --distribution=d2 \
-	--skip-signing --codename=d1 --suite=d1 >/dev/null
+	--skip-signing --codename=d1 --suite=d1 --json >"$T/d2.json"
+check "d2 reuses d1's chunks (a chunk is a function of its entries): none built" \
+	grep -q '"chunks_built":[[:space:]]*0,' "$T/d2.json"
+run "$AV" publish snapshot s3 other --distribution=x --skip-signing --json
+check "another prefix reuses the chunks too" grep -q '"chunks_built":[[:space:]]*0,' "$T/out"
+check "and links every file it lists into its own pool" sh -c "
+	for f in \$(sed -n 's/^Filename: //p' '$PUB/other/dists/x/main/binary-amd64/Packages'); do
+		test -f '$PUB/other/'\$f || exit 1
+	done"
+expect_rc "drop it" 0 "$AV" publish drop x other
+check "its pool is empty again" test -z "$(find "$PUB/other/pool" -type f 2>/dev/null)"
 check "the same content gives the same Packages.xz bytes" \
 	cmp -s "$PUB/dists/d1/main/binary-amd64/Packages.xz" "$PUB/dists/d2/main/binary-amd64/Packages.xz"
 check "and the same Release (SOURCE_DATE_EPOCH)" \
