@@ -33,6 +33,7 @@ struct av_packw {
 	size_t outlen;
 	unsigned char *zbuf;
 	size_t zcap;
+	int level;		/* the deflate level set */
 };
 
 static int write_all(int fd, const void *p, size_t len)
@@ -100,6 +101,7 @@ int av_packw_new(av_packw **out, const char *pack_dir, size_t count)
 		rc = av_error_set(AV_ERROR, "out of memory");
 		goto fail;
 	}
+	w->level = Z_BEST_SPEED;
 	if (deflateInit(&w->z, Z_BEST_SPEED) != Z_OK) {
 		rc = av_error_set(AV_ERROR, "cannot start compression");
 		goto fail;
@@ -127,6 +129,21 @@ fail:
 	return rc;
 }
 
+/* gzip, xz (and our xz pieces), zstd and bzip2 data: deflating it again
+ * costs time and saves nothing (publishing stores its compressed index
+ * chunks). */
+static int compressed(const unsigned char *d, size_t len)
+{
+	static const unsigned char xz[] = { 0xfd, '7', 'z', 'X', 'Z', 0 };
+	static const unsigned char zst[] = { 0x28, 0xb5, 0x2f, 0xfd };
+
+	if (len < 6)
+		return 0;
+	return (d[0] == 0x1f && d[1] == 0x8b) || !memcmp(d, xz, sizeof(xz)) ||
+	       !memcmp(d, "AVxz", 4) || !memcmp(d, zst, sizeof(zst)) ||
+	       (d[0] == 'B' && d[1] == 'Z' && d[2] == 'h');
+}
+
 int av_packw_add(av_packw *w, const git_oid *oid, git_object_t type,
 		 const void *data, size_t len)
 {
@@ -148,6 +165,14 @@ int av_packw_add(av_packw *w, const git_oid *oid, git_object_t type,
 		size >>= 7;
 	}
 	hdr[n++] = c;
+	deflateReset(&w->z);
+	{
+		int level = type == GIT_OBJECT_BLOB && compressed(data, len) ?
+			    Z_NO_COMPRESSION : Z_BEST_SPEED;
+		if (level != w->level && deflateParams(&w->z, level, Z_DEFAULT_STRATEGY) != Z_OK)
+			return av_error_set(AV_ERROR, "cannot set the compression level");
+		w->level = level;
+	}
 	bound = deflateBound(&w->z, len);
 	if (bound > w->zcap) {
 		unsigned char *z = av_realloc(w->zbuf, bound);
@@ -156,7 +181,6 @@ int av_packw_add(av_packw *w, const git_oid *oid, git_object_t type,
 		w->zbuf = z;
 		w->zcap = bound;
 	}
-	deflateReset(&w->z);
 	w->z.next_in = (unsigned char *)data;
 	w->z.avail_in = (uInt)len;
 	w->z.next_out = w->zbuf;
