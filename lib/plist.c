@@ -23,15 +23,22 @@ struct av_plist {
 	bucket b[NBUCKETS];
 };
 
-void av_plist_bucket(char out[3], const char *name, size_t len)
+uint32_t av_plist_name_hash(const char *name, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
 	uint32_t h = 2166136261u;
 
 	for (size_t i = 0; i < len; i++) {
 		h ^= (unsigned char)name[i];
 		h *= 16777619u;
 	}
+	return h;
+}
+
+void av_plist_bucket(char out[3], const char *name, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint32_t h = av_plist_name_hash(name, len);
+
 	out[0] = hex[(h >> 4) & 15];
 	out[1] = hex[h & 15];
 	out[2] = '\0';

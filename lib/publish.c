@@ -307,15 +307,6 @@ static int entry_cmp(const void *a, const void *b)
 	return r;
 }
 
-static uint32_t fnv1a(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
 static int has_str(char *const *v, size_t n, const char *s)
 {
 	for (size_t i = 0; i < n; i++)
@@ -360,7 +351,8 @@ static int chunk_group(pubctx *p, group *g)
 	for (size_t i = 0; i < g->n; i++) {
 		int last = i + 1 == g->n;
 		int boundary = last || (strcmp(g->e[i]->name, g->e[i + 1]->name) &&
-					((fnv1a(g->e[i]->name) & CHUNK_MASK) == 0 ||
+					((av_plist_name_hash(g->e[i]->name, strlen(g->e[i]->name)) &
+					  CHUNK_MASK) == 0 ||
 					 i + 1 - start >= CHUNK_MAX));
 		chunk *k;
 		av_hasher *h = NULL;
@@ -911,33 +903,47 @@ static int chunk_blob(av_store *s, const chunk *k, const char *name, av_buf *out
 	return chunk_get(s, k, name, out, NULL);
 }
 
-static int state_chunks(av_store *s, const av_state *st, git_tree **out);
-int av_publish_all(av_ctx *c, av_state ***out, size_t *n);
+static int ref_of(av_store *s, const char *kind, const char *name, git_oid *out);
 
 /* The chunk trees of every other published distribution (pinned by
  * their states, so reusing them is safe). */
 static int other_chunks(pubctx *p)
 {
-	av_state **all = NULL;
+	av_store *st = p->c->store;
+	char **names = NULL;
 	size_t n = 0;
 	int rc;
 
-	if ((rc = av_publish_all(p->c, &all, &n)))
+	/* Only each state's commit and aux tree are read: parsing every
+	 * meta.json (with its file layouts) on every publish is not needed. */
+	if ((rc = av_store_ref_names(st, av_txn_ref_prefix(KIND), &names, &n)))
 		return rc;
 	if (n && !(p->other_chunks = av_calloc(n, sizeof(*p->other_chunks)))) {
 		rc = AV_ERROR;
 		goto done;
 	}
 	for (size_t i = 0; i < n && !rc; i++) {
-		git_tree *t = NULL;
-		if (!strcmp(av_state_get(all[i], "prefix", "."), p->prefix) &&
-		    !strcmp(av_state_get(all[i], "distribution", ""), p->dist))
+		git_commit *commit = NULL;
+		git_tree *root = NULL, *aux = NULL;
+		const git_tree_entry *te;
+		git_oid oid;
+		if (!strcmp(names[i], p->pubname.ptr) || (rc = ref_of(st, KIND, names[i], &oid)) ||
+		    git_oid_is_zero(&oid))
 			continue;
-		if (!(rc = state_chunks(p->c->store, all[i], &t)) && t)
-			p->other_chunks[p->nother++] = t;
+		if (!(rc = av_store_commit_read(st, &commit, &oid)) &&
+		    !(rc = av_store_tree_read(st, &root, git_commit_tree_id(commit))) &&
+		    (te = git_tree_entry_byname(root, "aux")) &&
+		    !(rc = av_store_tree_read(st, &aux, git_tree_entry_id(te))) &&
+		    (te = git_tree_entry_byname(aux, "chunks")) &&
+		    !(rc = av_store_tree_read(st, &p->other_chunks[p->nother],
+					      git_tree_entry_id(te))))
+			p->nother++;
+		git_tree_free(aux);
+		git_tree_free(root);
+		git_commit_free(commit);
 	}
 done:
-	av_publish_all_free(all, n);
+	av_store_names_free(names, n);
 	return rc;
 }
 

@@ -10,6 +10,7 @@
 #ifndef AV_PLIST_H
 #define AV_PLIST_H
 
+#include <stdint.h>
 #include <git2.h>
 #include "store.h"
 
@@ -35,6 +36,9 @@ int av_plist_foreach(av_plist *l, av_plist_cb cb, void *payload);
 /* Number of entries (reads every bucket). */
 int av_plist_count(av_plist *l, size_t *out);
 
+/* FNV-1a of a package name: buckets use its low byte, publishing's
+ * chunk boundaries its low bits. */
+uint32_t av_plist_name_hash(const char *name, size_t len);
 /* The bucket name ("hh") of a package name. */
 void av_plist_bucket(char out[3], const char *name, size_t name_len);
 
