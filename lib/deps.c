@@ -1165,33 +1165,27 @@ static int load_collect(const char *key, const git_oid *oid, void *payload)
 	return 0;
 }
 
-/* A worker reads raw objects from its store's odb: a git_blob would only
- * add a trip through the object cache, for blobs read once. */
+/* A worker reads with its own store reader: whole packed blobs straight
+ * from the mapped packs, without libgit2's object cache. */
 static void *load_worker(void *arg)
 {
 	load_job *j = arg;
-	av_store *s = NULL;
-	git_odb *odb = NULL;
+	av_store_reader *r = NULL;
+	av_buf raw = AV_BUF_INIT;
 
-	if (av_store_open(&s, av_store_root(j->ld->store), 0) ||
-	    git_repository_odb(&odb, av_store_git(s)) < 0)
+	if (av_store_reader_open(j->ld->store, &r))
 		goto done;
 	for (size_t i = j->from; i < j->to; i++) {
 		load_entry *e = &j->ld->v[i];
-		git_odb_object *obj = NULL;
-		int rc = git_odb_read(&obj, odb, &e->oid);
 
-		if (!rc && git_odb_object_type(obj) == GIT_OBJECT_BLOB)
-			rc = node_from_blob(&e->nd, git_odb_object_data(obj),
-					    git_odb_object_size(obj), j->ld->keys.ptr + e->key,
-					    &e->oid);
-		git_odb_object_free(obj);
-		if (rc)
-			break;
+		av_buf_clear(&raw);
+		if (av_store_reader_blob(r, &raw, &e->oid) ||
+		    node_from_blob(&e->nd, raw.ptr, raw.len, j->ld->keys.ptr + e->key, &e->oid))
+			break;	/* the main thread reads the rest and reports */
 	}
 done:
-	git_odb_free(odb);
-	av_store_free(s);
+	av_buf_dispose(&raw);
+	av_store_reader_free(r);
 	return NULL;
 }
 

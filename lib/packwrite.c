@@ -167,7 +167,11 @@ int av_packw_add(av_packw *w, const git_oid *oid, git_object_t type,
 	hdr[n++] = c;
 	deflateReset(&w->z);
 	{
-		int level = type == GIT_OBJECT_BLOB && compressed(data, len) ?
+		/* Trees are stored: their ids do not compress, and package
+		 * lists read hundreds of them per command, where stored
+		 * blocks inflate at copying speed. */
+		int level = type == GIT_OBJECT_TREE ||
+			    (type == GIT_OBJECT_BLOB && compressed(data, len)) ?
 			    Z_NO_COMPRESSION : Z_BEST_SPEED;
 		if (level != w->level && deflateParams(&w->z, level, Z_DEFAULT_STRATEGY) != Z_OK)
 			return av_error_set(AV_ERROR, "cannot set the compression level");

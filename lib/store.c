@@ -22,6 +22,7 @@
 #include "aptvault/file.h"
 #include "aptvault/failpoint.h"
 #include "packwrite.h"
+#include "packread.h"
 #include "internal.h"
 
 /* Up to this many new objects are written loose; more go to one pack. */
@@ -39,6 +40,14 @@ struct av_store {
 	size_t buffered;		/* blob bytes since the last flush */
 	av_store_stats stats;
 	size_t history_limit;
+	struct tree_size *sizes;	/* entry counts of trees written (open addressing) */
+	size_t nsizes, asizes;
+};
+
+struct tree_size {
+	git_oid oid;
+	size_t entries;
+	int used;
 };
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -60,6 +69,10 @@ static void global_init(void)
 	/* We write trees of objects we just wrote; checking each entry's
 	 * existence would probe every pack per entry. */
 	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, 0);
+	/* Re-hashing every object read (sha1dc) cost a fifth of a merge and
+	 * of a full list load.  Our packs are written by packwrite with zlib
+	 * streams whose Adler-32 still catches a damaged object on read. */
+	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
 }
 
 static int lib_init(void)
@@ -169,6 +182,7 @@ void av_store_free(av_store *s)
 	git_odb_free(s->odb);
 	git_repository_free(s->repo);
 	free(s->pending);
+	free(s->sizes);
 	free(s->dbdir);
 	free(s->root);
 	free(s);
@@ -208,23 +222,100 @@ static int pending_add(av_store *s, const git_oid *oid)
 	return 0;
 }
 
-/*
- * Blobs bypass git_odb_write: on a miss it re-scans the pack directory
- * (one readdir per new object, 10,000 of them in a bulk import).  We hash,
- * look up without refreshing, and put new objects straight in the mempack.
- */
-int av_store_blob_write(av_store *s, git_oid *out, const void *data, size_t len)
+/* The git object id of data: SHA-1 over "TYPE LEN\0" and data, with
+ * OpenSSL (several times faster than libgit2's collision-detecting SHA-1;
+ * every object we hash is our own). */
+static int object_hash(git_oid *out, git_object_t type, const void *data, size_t len)
 {
-	int err;
+	unsigned char sum[EVP_MAX_MD_SIZE];
+	char head[64];
+	unsigned int slen = 0;
+	int hlen = snprintf(head, sizeof(head), "%s %zu", git_object_type2string(type), len);
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	int ok = c && EVP_DigestInit_ex(c, EVP_sha1(), NULL) &&
+		 EVP_DigestUpdate(c, head, (size_t)hlen + 1) &&
+		 EVP_DigestUpdate(c, data, len) && EVP_DigestFinal_ex(c, sum, &slen);
 
-	if ((err = git_odb_hash(out, data, len, GIT_OBJECT_BLOB)) < 0)
-		return av_error_from_git(err, "cannot hash object");
+	EVP_MD_CTX_free(c);
+	if (!ok || slen != GIT_OID_RAWSZ)
+		return av_error_set(AV_ERROR, "cannot hash object");
+	git_oid_fromraw(out, sum);
+	return 0;
+}
+
+/*
+ * Blobs and raw trees bypass git_odb_write: on a miss it re-scans the pack
+ * directory (one readdir per new object, 10,000 of them in a bulk import).
+ * We hash, look up without refreshing, and put new objects straight in the
+ * mempack.
+ */
+static int object_write(av_store *s, git_oid *out, git_object_t type, const void *data,
+			size_t len)
+{
+	int err, rc;
+
+	if ((rc = object_hash(out, type, data, len)))
+		return rc;
 	if (git_odb_exists_ext(s->odb, out, GIT_ODB_LOOKUP_NO_REFRESH))
 		return 0;
-	if ((err = s->mempack->write(s->mempack, out, data, len, GIT_OBJECT_BLOB)) < 0)
+	if ((err = s->mempack->write(s->mempack, out, data, len, type)) < 0)
 		return av_error_from_git(err, "cannot write object");
 	s->buffered += len;
 	return pending_add(s, out);
+}
+
+int av_store_blob_write(av_store *s, git_oid *out, const void *data, size_t len)
+{
+	return object_write(s, out, GIT_OBJECT_BLOB, data, len);
+}
+
+static struct tree_size *size_slot(struct tree_size *v, size_t cap, const git_oid *oid)
+{
+	size_t i;
+
+	memcpy(&i, oid->id, sizeof(i));
+	for (i &= cap - 1; v[i].used && git_oid_cmp(&v[i].oid, oid); i = (i + 1) & (cap - 1))
+		;
+	return &v[i];
+}
+
+void av_store_note_entries(av_store *s, const git_oid *tree, size_t entries)
+{
+	struct tree_size *e;
+
+	if (2 * (s->nsizes + 1) > s->asizes) {
+		size_t cap = s->asizes ? 2 * s->asizes : 1024;
+		struct tree_size *v = calloc(cap, sizeof(*v));
+
+		if (!v)
+			return;	/* only a hint */
+		for (size_t i = 0; i < s->asizes; i++)
+			if (s->sizes[i].used)
+				*size_slot(v, cap, &s->sizes[i].oid) = s->sizes[i];
+		free(s->sizes);
+		s->sizes = v;
+		s->asizes = cap;
+	}
+	e = size_slot(s->sizes, s->asizes, tree);
+	s->nsizes += !e->used;
+	git_oid_cpy(&e->oid, tree);
+	e->entries = entries;
+	e->used = 1;
+}
+
+int av_store_known_entries(av_store *s, const git_oid *tree, size_t *entries)
+{
+	struct tree_size *e;
+
+	if (!s->asizes || !(e = size_slot(s->sizes, s->asizes, tree))->used)
+		return 0;
+	*entries = e->entries;
+	return 1;
+}
+
+int av_store_tree_write_raw(av_store *s, git_oid *out, const void *data, size_t len)
+{
+	return object_write(s, out, GIT_OBJECT_TREE, data, len);
 }
 
 int av_store_blob_read(av_store *s, git_blob **out, const git_oid *oid)
@@ -241,12 +332,14 @@ int av_store_blob_read(av_store *s, git_blob **out, const git_oid *oid)
 struct av_store_reader {
 	git_repository *repo;
 	git_odb *odb;
+	av_packr *packs;	/* the fast path for whole packed objects */
 	unsigned long reads;
 };
 
 int av_store_reader_open(av_store *s, av_store_reader **out)
 {
 	av_store_reader *r = av_calloc(1, sizeof(*r));
+	char path[4096];
 	int err;
 
 	if (!r)
@@ -256,6 +349,11 @@ int av_store_reader_open(av_store *s, av_store_reader **out)
 		av_store_reader_free(r);
 		return av_error_from_git(err, "cannot open the store for reading");
 	}
+	if (snprintf(path, sizeof(path), "%s/objects/pack", s->dbdir) >= (int)sizeof(path) ||
+	    (err = av_packr_open(&r->packs, path))) {
+		av_store_reader_free(r);
+		return err ? err : av_error_set(AV_EINVALID, "path too long: %s", s->dbdir);
+	}
 	*out = r;
 	return 0;
 }
@@ -264,9 +362,18 @@ int av_store_reader_blob(av_store_reader *r, av_buf *out, const git_oid *oid)
 {
 	git_odb_object *obj = NULL;
 	char hex[GIT_OID_HEXSZ + 1];
+	git_object_t type;
+	size_t at = out->len;
 	int err, rc;
 
 	r->reads++;
+	if ((rc = av_packr_read(r->packs, oid, out, &type)) != AV_ENOTFOUND) {
+		if (rc || type == GIT_OBJECT_BLOB)
+			return rc;
+		out->len = at;
+		return av_error_set(AV_EINVALID, "object %s is not a blob",
+				    git_oid_tostr(hex, sizeof(hex), oid));
+	}
 	if ((err = git_odb_read(&obj, r->odb, oid)) < 0)
 		return av_error_from_git(err, git_oid_tostr(hex, sizeof(hex), oid));
 	if (git_odb_object_type(obj) != GIT_OBJECT_BLOB)
@@ -287,6 +394,7 @@ void av_store_reader_free(av_store_reader *r)
 {
 	if (!r)
 		return;
+	av_packr_free(r->packs);
 	git_odb_free(r->odb);
 	git_repository_free(r->repo);
 	free(r);
@@ -300,6 +408,7 @@ int av_store_tree_read(av_store *s, git_tree **out, const git_oid *oid)
 	s->stats.objects_read++;
 	if (err < 0)
 		return av_error_from_git(err, git_oid_tostr(hex, sizeof(hex), oid));
+	av_store_note_entries(s, oid, git_tree_entrycount(*out));
 	return 0;
 }
 
