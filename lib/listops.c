@@ -11,7 +11,7 @@
 typedef struct ref {
 	char *key;		/* name_version_arch, owned */
 	const char *name, *version, *arch;	/* into split */
-	char *split;		/* owned copy with NULs */
+	char *split;		/* copy with NULs, in key's block */
 	git_oid oid;
 } ref;
 
@@ -22,10 +22,8 @@ typedef struct refs {
 
 static void refs_dispose(refs *r)
 {
-	for (size_t i = 0; i < r->n; i++) {
+	for (size_t i = 0; i < r->n; i++)
 		free(r->v[i].key);
-		free(r->v[i].split);
-	}
 	free(r->v);
 	r->v = NULL;
 	r->n = r->alloc = 0;
@@ -40,13 +38,13 @@ static int refs_add(refs *r, const char *key, const git_oid *oid)
 		return AV_ERROR;
 	e = &r->v[r->n];
 	memset(e, 0, sizeof(*e));
-	if (!(e->key = av_strdup(key)) || !(e->split = av_malloc(len + 1))) {
-		free(e->key);
+	/* key and its split copy in one block */
+	if (!(e->key = av_malloc(2 * (len + 1))))
 		return AV_ERROR;
-	}
+	memcpy(e->key, key, len + 1);
+	e->split = e->key + len + 1;
 	if (av_pkg_key_split(key, e->split, &e->name, &e->version, &e->arch)) {
 		free(e->key);
-		free(e->split);
 		return AV_EINVALID;
 	}
 	git_oid_cpy(&e->oid, oid);
@@ -69,24 +67,6 @@ static int ref_cmp(const void *pa, const void *pb)
 static int same_pkg(const ref *a, const ref *b)
 {
 	return !strcmp(a->arch, b->arch) && !strcmp(a->name, b->name);
-}
-
-static int collect(const char *key, const git_oid *oid, void *payload)
-{
-	return refs_add(payload, key, oid);
-}
-
-static int load_refs(av_store *s, const git_oid *list, refs *out)
-{
-	av_plist *l = NULL;
-	int rc;
-
-	if (!(rc = av_plist_open(&l, s, list)))
-		rc = av_plist_foreach(l, collect, out);
-	av_plist_free(l);
-	if (!rc && out->n)
-		qsort(out->v, out->n, sizeof(*out->v), ref_cmp);
-	return rc;
 }
 
 /* ---- diff ---------------------------------------------------------------- */
@@ -141,27 +121,6 @@ static int diff_refs(const refs *a, const refs *b, pairs *out)
 		}
 	}
 	return rc;
-}
-
-/* The bucket subtrees of a list root, indexed by bucket number. */
-static int buckets(av_store *s, const git_oid *list, git_oid out[256])
-{
-	git_tree *t = NULL;
-	int rc;
-
-	memset(out, 0, 256 * sizeof(*out));
-	if (!list || git_oid_is_zero(list))
-		return 0;
-	if ((rc = av_store_tree_read(s, &t, list)))
-		return rc;
-	for (size_t i = 0; i < git_tree_entrycount(t); i++) {
-		const git_tree_entry *e = git_tree_entry_byindex(t, i);
-		long idx = strtol(git_tree_entry_name(e), NULL, 16);
-		if (idx >= 0 && idx < 256)
-			git_oid_cpy(&out[idx], git_tree_entry_id(e));
-	}
-	git_tree_free(t);
-	return 0;
 }
 
 static int pair_cmp(const void *pa, const void *pb)
@@ -233,7 +192,7 @@ int av_list_diff(av_store *s, const git_oid *a, const git_oid *b, av_diff_cb cb,
 	pairs p = { 0 };
 	int rc;
 
-	if ((rc = buckets(s, a, ba)) || (rc = buckets(s, b, bb)))
+	if ((rc = av_plist_buckets(s, a, ba)) || (rc = av_plist_buckets(s, b, bb)))
 		return rc;
 	/* Same name, same bucket: a bucket is a closed world for the diff. */
 	for (int i = 0; i < 256 && !rc; i++) {
@@ -263,14 +222,68 @@ int av_list_diff(av_store *s, const git_oid *a, const git_oid *b, av_diff_cb cb,
 
 /* ---- merge --------------------------------------------------------------- */
 
-/* aptly's PackageRefList.Merge(r, overrideMatching, ignoreConflicting=0):
- * out holds pointers into l and r. */
+/*
+ * aptly merges whole lists.  A name lives in one bucket, so we merge bucket
+ * by bucket: the same steps on each bucket's part of the lists give each
+ * bucket's part of aptly's result, and buckets that no source changed are
+ * reused without being read.  One thing crosses buckets: aptly's loop ends
+ * when the right list runs out, keeping what is left of the left list even
+ * if the right list overrode that package just before (see merge_two).
+ */
+typedef struct merge_src {
+	const git_oid *list;
+	int end;		/* bucket of the list's last ref; -1 empty, -2 not known yet */
+} merge_src;
+
+/* The bucket holding src's last ref in aptly's order (read once, and only
+ * when aptly's end-of-list rule could change a bucket's result). */
+static int src_end_bucket(av_store *s, merge_src *src, int *out)
+{
+	git_oid b[AV_PLIST_NBUCKETS];
+	refs best = { 0 };
+	int rc;
+
+	if (src->end != -2) {
+		*out = src->end;
+		return 0;
+	}
+	if ((rc = av_plist_buckets(s, src->list, b)))
+		return rc;
+	src->end = -1;
+	for (int i = 0; i < AV_PLIST_NBUCKETS && !rc; i++) {
+		refs r = { 0 };
+
+		if (git_oid_is_zero(&b[i]))
+			continue;
+		if (!(rc = bucket_delta(s, &b[i], &(git_oid){ { 0 } }, &r, &(refs){ 0 })) &&
+		    r.n && (!best.n || ref_cmp(&r.v[r.n - 1], &best.v[0]) > 0)) {
+			refs_dispose(&best);
+			rc = refs_add(&best, r.v[r.n - 1].key, &r.v[r.n - 1].oid);
+			src->end = i;
+		}
+		refs_dispose(&r);
+	}
+	refs_dispose(&best);
+	*out = src->end;
+	return rc;
+}
+
+typedef struct end_query {
+	av_store *s;
+	merge_src *src;
+	int bucket;
+} end_query;
+
+/* aptly's PackageRefList.Merge(r, overrideMatching, ignoreConflicting=0)
+ * on one bucket: out holds pointers into l and r.  *q says whether r's
+ * part in this bucket ends where the whole of r ends. */
 static int merge_two(const ref *const *l, size_t ll, const ref *const *r, size_t lr,
-		     int override, const ref ***out, size_t *nout)
+		     int override, end_query *q, const ref ***out, size_t *nout)
 {
 	const ref **res = av_calloc(ll + lr + 1, sizeof(*res));
 	const ref *overridden = NULL;
 	size_t il = 0, ir = 0, n = 0;
+	int rc = 0;
 
 	if (!res)
 		return AV_ERROR;
@@ -283,6 +296,17 @@ static int merge_two(const ref *const *l, size_t ll, const ref *const *r, size_t
 			break;
 		}
 		if (ir == lr) {
+			/* Where r goes on in other buckets, aptly drops the rest
+			 * of an overridden package; where r ends, it keeps it. */
+			if (overridden && same_pkg(l[il], overridden)) {
+				int end;
+
+				if ((rc = src_end_bucket(q->s, q->src, &end)))
+					break;
+				if (end != q->bucket)
+					while (il < ll && same_pkg(l[il], overridden))
+						il++;
+			}
 			while (il < ll)
 				res[n++] = l[il++];
 			break;
@@ -320,6 +344,10 @@ static int merge_two(const ref *const *l, size_t ll, const ref *const *r, size_t
 			overridden = NULL;
 		}
 	}
+	if (rc) {
+		free(res);
+		return rc;
+	}
 	*out = res;
 	*nout = n;
 	return 0;
@@ -347,67 +375,143 @@ static size_t keep_latest(const ref **v, size_t n)
 	return k;
 }
 
-int av_list_merge(av_store *s, const git_oid *lists, size_t n, av_merge_mode mode,
-		  git_oid *out)
+static const ref **ref_ptrs(const refs *r)
 {
-	refs *src = NULL;
-	const ref **acc = NULL, **next = NULL;
-	size_t nacc = 0, nnext = 0;
-	av_plist *l = NULL;
+	const ref **v = av_calloc(r->n + 1, sizeof(*v));
+
+	for (size_t i = 0; v && i < r->n; i++)
+		v[i] = &r->v[i];
+	return v;
+}
+
+/* The sources' bucket trees t[0..k) (all non-empty, in source order) into
+ * *out: reused when the result is one of them, else written. */
+static int merge_bucket(av_store *s, const git_oid *const *t, merge_src *const *src,
+			size_t k, av_merge_mode mode, int bucket, git_oid *out)
+{
+	refs *r = av_calloc(k, sizeof(*r));
+	const ref **acc = NULL, **next = NULL, **rv = NULL;
+	av_plist_ent *ents = NULL;
+	size_t nacc = 0, nnext = 0, m = 0;
 	int rc = 0;
 
-	if (!n)
-		return av_error_set(AV_EINVALID, "merge needs at least one source");
-	if (!(src = av_calloc(n, sizeof(*src))))
+	if (!r)
 		return AV_ERROR;
-	for (size_t i = 0; i < n && !rc; i++)
-		rc = load_refs(s, &lists[i], &src[i]);
+	for (size_t j = 0; j < k && !rc; j++)
+		rc = bucket_delta(s, t[j], &(git_oid){ { 0 } }, &r[j], &(refs){ 0 });
 	if (rc)
 		goto done;
-	if (!(acc = av_calloc(src[0].n + 1, sizeof(*acc)))) {
+	if (!(acc = ref_ptrs(&r[0]))) {
 		rc = AV_ERROR;
 		goto done;
 	}
-	for (size_t i = 0; i < src[0].n; i++)
-		acc[nacc++] = &src[0].v[i];
-	for (size_t i = 1; i < n && !rc; i++) {
-		const ref **r = av_calloc(src[i].n + 1, sizeof(*r));
-		if (!r) {
+	nacc = r[0].n;
+	for (size_t j = 1; j < k; j++) {
+		end_query q = { s, src[j], bucket };
+
+		if (!(rv = ref_ptrs(&r[j]))) {
 			rc = AV_ERROR;
-			break;
+			goto done;
 		}
-		for (size_t k = 0; k < src[i].n; k++)
-			r[k] = &src[i].v[k];
-		rc = merge_two(acc, nacc, r, src[i].n, mode == AV_MERGE_REPLACE, &next, &nnext);
-		free(r);
+		rc = merge_two(acc, nacc, rv, r[j].n, mode == AV_MERGE_REPLACE, &q, &next,
+			       &nnext);
+		free(rv);
+		rv = NULL;
 		if (rc)
-			break;
+			goto done;
 		free(acc);
 		acc = next;
 		nacc = nnext;
 	}
-	if (rc)
-		goto done;
 	if (mode == AV_MERGE_LATEST)
 		nacc = keep_latest(acc, nacc);
-	/* In key order every insertion into a bucket is an append; in aptly's
-	 * order each one moved half a bucket (quadratic in bucket size). */
 	if (nacc)
 		qsort(acc, nacc, sizeof(*acc), key_cmp);
-	if ((rc = av_plist_open(&l, s, NULL)))
+	/* the result is a source's bucket: reuse its tree */
+	for (size_t j = 0; j < k; j++) {
+		size_t same = 0;
+
+		if (r[j].n != nacc)
+			continue;
+		while (same < nacc && acc[same] >= r[j].v && acc[same] < r[j].v + r[j].n)
+			same++;
+		if (same == nacc) {
+			git_oid_cpy(out, t[j]);
+			goto done;
+		}
+	}
+	if (!nacc) {
+		memset(out, 0, sizeof(*out));
 		goto done;
-	for (size_t i = 0; i < nacc && !rc; i++) {
-		rc = av_plist_put(l, acc[i]->key, &acc[i]->oid, 1);
-		if (rc > 0)
-			rc = 0;
+	}
+	if (!(ents = av_calloc(nacc, sizeof(*ents)))) {
+		rc = AV_ERROR;
+		goto done;
+	}
+	for (size_t i = 0; i < nacc; i++) {
+		/* one key twice (never expected): the later one, as put did */
+		if (m && !strcmp(ents[m - 1].key, acc[i]->key))
+			m--;
+		ents[m].key = acc[i]->key;
+		ents[m++].oid = &acc[i]->oid;
+	}
+	rc = av_plist_bucket_write(s, ents, m, out);
+done:
+	free(ents);
+	free(acc);
+	for (size_t j = 0; j < k; j++)
+		refs_dispose(&r[j]);
+	free(r);
+	return rc;
+}
+
+int av_list_merge(av_store *s, const git_oid *lists, size_t n, av_merge_mode mode,
+		  git_oid *out)
+{
+	git_oid (*b)[AV_PLIST_NBUCKETS] = NULL;
+	git_oid res[AV_PLIST_NBUCKETS];
+	const git_oid **t = NULL;
+	merge_src *src = NULL, **tsrc = NULL;
+	int rc = 0;
+
+	if (!n)
+		return av_error_set(AV_EINVALID, "merge needs at least one source");
+	if (!(b = av_calloc(n, sizeof(*b))) || !(t = av_calloc(n, sizeof(*t))) ||
+	    !(src = av_calloc(n, sizeof(*src))) || !(tsrc = av_calloc(n, sizeof(*tsrc)))) {
+		rc = AV_ERROR;
+		goto done;
+	}
+	for (size_t j = 0; j < n && !rc; j++) {
+		src[j].list = &lists[j];
+		src[j].end = -2;
+		rc = av_plist_buckets(s, &lists[j], b[j]);
+	}
+	for (int i = 0; i < AV_PLIST_NBUCKETS && !rc; i++) {
+		size_t k = 0, same = 0;
+
+		/* an empty part changes nothing in aptly's merge */
+		for (size_t j = 0; j < n; j++) {
+			if (git_oid_is_zero(&b[j][i]))
+				continue;
+			same += k && !git_oid_cmp(&b[j][i], t[0]);
+			t[k] = &b[j][i];
+			tsrc[k++] = &src[j];
+		}
+		memset(&res[i], 0, sizeof(res[i]));
+		if (!k)
+			continue;
+		/* one part, or equal parts: merging equal refs keeps them */
+		if (same == k - 1 && mode != AV_MERGE_LATEST)
+			git_oid_cpy(&res[i], t[0]);
+		else
+			rc = merge_bucket(s, t, tsrc, k, mode, i, &res[i]);
 	}
 	if (!rc)
-		rc = av_plist_write(l, out);
+		rc = av_plist_root_write(s, res, out);
 done:
-	av_plist_free(l);
-	free(acc);
-	for (size_t i = 0; src && i < n; i++)
-		refs_dispose(&src[i]);
+	free(tsrc);
 	free(src);
+	free(t);
+	free(b);
 	return rc;
 }

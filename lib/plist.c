@@ -3,7 +3,7 @@
 #include "aptvault/plist.h"
 #include "internal.h"
 
-#define NBUCKETS 256
+#define NBUCKETS AV_PLIST_NBUCKETS
 
 typedef struct entry {
 	char *key;
@@ -219,58 +219,94 @@ int av_plist_remove(av_plist *l, const char *key)
 	return 0;
 }
 
+int av_plist_bucket_write(av_store *s, const av_plist_ent *v, size_t n, git_oid *out)
+{
+	av_buf t = AV_BUF_INIT;
+	int rc = 0;
+
+	/* git's tree format; for blob entries its order is strcmp order */
+	for (size_t i = 0; i < n && !rc; i++) {
+		if (i && strcmp(v[i - 1].key, v[i].key) >= 0)
+			rc = av_error_set(AV_ERROR, "package list keys out of order at '%s'",
+					  v[i].key);
+		else if (!(rc = av_buf_puts(&t, "100644 ")) &&
+			 !(rc = av_buf_put(&t, v[i].key, strlen(v[i].key) + 1)))
+			rc = av_buf_put(&t, v[i].oid->id, GIT_OID_RAWSZ);
+	}
+	if (!rc && !(rc = av_store_tree_write_raw(s, out, t.ptr ? t.ptr : "", t.len)))
+		av_store_note_entries(s, out, n);
+	av_buf_dispose(&t);
+	return rc;
+}
+
+int av_plist_root_write(av_store *s, const git_oid *buckets, git_oid *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	av_buf t = AV_BUF_INIT;
+	int rc = 0;
+
+	for (int i = 0; i < NBUCKETS && !rc; i++) {
+		char head[] = { '4', '0', '0', '0', '0', ' ', hex[i >> 4], hex[i & 15], 0 };
+
+		if (git_oid_is_zero(&buckets[i]))
+			continue;
+		if (!(rc = av_buf_put(&t, head, sizeof(head))))
+			rc = av_buf_put(&t, buckets[i].id, GIT_OID_RAWSZ);
+	}
+	if (!rc)
+		rc = av_store_tree_write_raw(s, out, t.ptr ? t.ptr : "", t.len);
+	av_buf_dispose(&t);
+	return rc;
+}
+
+int av_plist_buckets(av_store *s, const git_oid *list, git_oid out[AV_PLIST_NBUCKETS])
+{
+	av_plist *l = NULL;
+	int rc;
+
+	if ((rc = av_plist_open(&l, s, list)))
+		return rc;
+	for (int i = 0; i < NBUCKETS; i++)
+		git_oid_cpy(&out[i], &l->b[i].tree);
+	av_plist_free(l);
+	return 0;
+}
+
 static int write_bucket(av_plist *l, bucket *b)
 {
-	git_treebuilder *tb = NULL;
-	int err, rc = 0;
+	av_plist_ent *v;
+	int rc;
 
 	if (!b->n) {
 		memset(&b->tree, 0, sizeof(b->tree));
 		b->dirty = 0;
 		return 0;
 	}
-	if ((err = git_treebuilder_new(&tb, av_store_git(l->store), NULL)) < 0)
-		return av_error_from_git(err, "cannot build package list");
+	if (!(v = av_calloc(b->n, sizeof(*v))))
+		return AV_ERROR;
 	for (size_t i = 0; i < b->n; i++) {
-		if ((err = git_treebuilder_insert(NULL, tb, b->e[i].key, &b->e[i].oid,
-						  GIT_FILEMODE_BLOB)) < 0) {
-			rc = av_error_from_git(err, "cannot add to package list");
-			goto done;
-		}
+		v[i].key = b->e[i].key;
+		v[i].oid = &b->e[i].oid;
 	}
-	if (!(rc = av_store_tree_write(l->store, &b->tree, tb)))
+	if (!(rc = av_plist_bucket_write(l->store, v, b->n, &b->tree)))
 		b->dirty = 0;
-done:
-	git_treebuilder_free(tb);
+	free(v);
 	return rc;
 }
 
 int av_plist_write(av_plist *l, git_oid *out)
 {
-	static const char hex[] = "0123456789abcdef";
-	git_treebuilder *tb = NULL;
-	int err, rc = 0;
+	git_oid roots[NBUCKETS];
+	int rc;
 
-	if ((err = git_treebuilder_new(&tb, av_store_git(l->store), NULL)) < 0)
-		return av_error_from_git(err, "cannot build package list");
 	for (int i = 0; i < NBUCKETS; i++) {
 		bucket *b = &l->b[i];
-		char hh[3] = { hex[i >> 4], hex[i & 15], 0 };
 
 		if (b->dirty && (rc = write_bucket(l, b)))
-			goto done;
-		if (git_oid_is_zero(&b->tree))
-			continue;
-		if ((err = git_treebuilder_insert(NULL, tb, hh, &b->tree,
-						  GIT_FILEMODE_TREE)) < 0) {
-			rc = av_error_from_git(err, "cannot build package list");
-			goto done;
-		}
+			return rc;
+		git_oid_cpy(&roots[i], &b->tree);
 	}
-	rc = av_store_tree_write(l->store, out, tb);
-done:
-	git_treebuilder_free(tb);
-	return rc;
+	return av_plist_root_write(l->store, roots, out);
 }
 
 int av_plist_foreach(av_plist *l, av_plist_cb cb, void *payload)
@@ -294,6 +330,12 @@ int av_plist_count(av_plist *l, size_t *out)
 	int rc;
 
 	for (int i = 0; i < NBUCKETS; i++) {
+		size_t k;
+
+		if (!l->b[i].loaded && av_store_known_entries(l->store, &l->b[i].tree, &k)) {
+			n += k;
+			continue;
+		}
 		if ((rc = load(l, &l->b[i])))
 			return rc;
 		n += l->b[i].n;

@@ -265,3 +265,56 @@ Test(listops, merge_keeps_aptlys_behaviour_when_the_right_list_ends)
 	l[1] = list_of((const char *[]){ "a_0.9_amd64", NULL });
 	merged(AV_MERGE_REPLACE, l, 2, "a_0.9_amd64 a_1.1_amd64");
 }
+
+/* Merging two lists that differ in one package reads the two roots and
+ * that package's bucket on each side, and writes one bucket and a root:
+ * every other bucket is taken over without being read. */
+Test(listops, merge_of_a_one_package_change_reads_and_writes_one_bucket)
+{
+	static char keys[2000][32];
+	const char *list[2001];
+	git_oid l[2], out;
+	char want[64];
+	const av_store_stats *st = av_store_stats_get(store);
+
+	for (int i = 0; i < 2000; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "pkg%d_1.0_amd64", i);
+		list[i] = keys[i];
+	}
+	list[2000] = NULL;
+	l[0] = list_of(list);
+	snprintf(keys[1234], sizeof(keys[1234]), "pkg1234_1.1_amd64");
+	l[1] = list_of(list);
+	av_store_stats_reset(store);
+	cr_assert_eq(av_list_merge(store, l, 2, AV_MERGE_REPLACE, &out), 0, "%s",
+		     av_error_last());
+	cr_assert_eq(st->objects_read, 4, "read %lu objects", st->objects_read);
+	/* the merged bucket equals the right one: nothing new to write */
+	cr_assert_eq(av_store_buffered(store), 0);
+	cr_assert_eq(git_oid_cmp(&out, &l[1]), 0, "the result is the right list");
+	/* the same merge with the package only on the left keeps both */
+	av_store_stats_reset(store);
+	snprintf(want, sizeof(want), "pkg1234_1.0_amd64");
+	cr_assert_eq(av_list_merge(store, l, 2, AV_MERGE_NO_REMOVE, &out), 0);
+	cr_assert_eq(st->objects_read, 4, "read %lu objects", st->objects_read);
+	cr_assert(av_store_buffered(store) > 0, "one bucket and a root written");
+}
+
+/* The end-of-right-list rule across buckets: the override in bucket a is
+ * followed on the right only by a package of another bucket, which comes
+ * last in aptly's order (arch arm64 > amd64), so a's later left versions go;
+ * when that package is on the left only, the right list ends at a. */
+Test(listops, merge_end_of_right_list_rule_holds_across_buckets)
+{
+	git_oid l[3];
+
+	l[0] = list_of((const char *[]){ "a_1.0_amd64", "a_1.1_amd64", "d_1.0_arm64", NULL });
+	l[1] = list_of((const char *[]){ "a_0.9_amd64", "d_1.0_arm64", NULL });
+	merged(AV_MERGE_REPLACE, l, 2, "a_0.9_amd64 d_1.0_arm64");
+	l[1] = list_of((const char *[]){ "a_0.9_amd64", NULL });
+	merged(AV_MERGE_REPLACE, l, 2, "a_0.9_amd64 a_1.1_amd64 d_1.0_arm64");
+	/* three sources: the rule applies step by step */
+	l[1] = list_of((const char *[]){ "a_0.9_amd64", "d_0.5_arm64", NULL });
+	l[2] = list_of((const char *[]){ "a_0.8_amd64", NULL });
+	merged(AV_MERGE_REPLACE, l, 3, "a_0.8_amd64 d_0.5_arm64");
+}

@@ -16,6 +16,8 @@
 
 typedef struct av_plist av_plist;
 
+#define AV_PLIST_NBUCKETS 256
+
 /* tree NULL or zero: an empty list. */
 int av_plist_open(av_plist **out, av_store *s, const git_oid *tree);
 void av_plist_free(av_plist *l);
@@ -35,6 +37,22 @@ typedef int (*av_plist_cb)(const char *key, const git_oid *blob, void *payload);
 int av_plist_foreach(av_plist *l, av_plist_cb cb, void *payload);
 /* Number of entries (reads every bucket). */
 int av_plist_count(av_plist *l, size_t *out);
+
+/*
+ * Bucket by bucket, for operations that treat each bucket as a closed
+ * world (a name lives in one bucket): diff and merge.
+ */
+/* The bucket subtrees of a list (zero: empty bucket); list NULL or zero
+ * is the empty list. */
+int av_plist_buckets(av_store *s, const git_oid *list, git_oid out[AV_PLIST_NBUCKETS]);
+typedef struct av_plist_ent {
+	const char *key;
+	const git_oid *oid;
+} av_plist_ent;
+/* A bucket subtree of n > 0 entries in strictly increasing key order. */
+int av_plist_bucket_write(av_store *s, const av_plist_ent *v, size_t n, git_oid *out);
+/* A list root of bucket subtrees (zero ones are left out). */
+int av_plist_root_write(av_store *s, const git_oid *buckets, git_oid *out);
 
 /* FNV-1a of a package name: buckets use its low byte, publishing's
  * chunk boundaries its low bits. */
