@@ -970,3 +970,115 @@ Test(store, history_stops_when_the_callback_says_so)
 	cr_assert_eq(seen, 2);
 	av_store_free(s);
 }
+
+/* ---- readers: whole packed objects straight from the packs ------------- */
+
+/* Blob i of the reader tests: sizes from 0 bytes to 600 KB, many alike
+ * (so that git repack makes deltas of them). */
+static void reader_text(av_buf *b, int i)
+{
+	av_buf_clear(b);
+	for (int k = 0; k < (i % 5) * 3000 * (i % 3 + 1); k++)
+		cr_assert_eq(av_buf_printf(b, "Package: p%d\nLine: %d of blob\n", i % 4, k), 0);
+	if (i != 5)	/* blob 5 is empty, every other one unique */
+		cr_assert_eq(av_buf_printf(b, "Blob: %d\n", i), 0);
+}
+
+static void reader_check_all(av_store *s, const git_oid *oids, int n, const char *what)
+{
+	av_store_reader *r = NULL;
+	av_buf want = AV_BUF_INIT, got = AV_BUF_INIT;
+
+	cr_assert_eq(av_store_reader_open(s, &r), 0, "%s", av_error_last());
+	for (int i = 0; i < n; i++) {
+		reader_text(&want, i);
+		av_buf_clear(&got);
+		cr_assert_eq(av_store_reader_blob(r, &got, &oids[i]), 0, "%s: blob %d: %s", what,
+			     i, av_error_last());
+		cr_assert_eq(got.len, want.len, "%s: blob %d has %zu bytes, not %zu", what, i,
+			     got.len, want.len);
+		cr_assert(!want.len || !memcmp(got.ptr, want.ptr, want.len), "%s: blob %d", what, i);
+	}
+	cr_assert_eq(av_store_reader_reads(r), (unsigned long)n);
+	av_store_reader_free(r);
+	av_buf_dispose(&want);
+	av_buf_dispose(&got);
+}
+
+Test(store, a_reader_reads_packed_loose_and_deltified_blobs_alike)
+{
+	av_store *s = open_store();
+	av_buf text = AV_BUF_INIT;
+	git_oid oids[30];
+
+	for (int i = 0; i < 30; i++) {
+		reader_text(&text, i);
+		cr_assert_eq(av_store_blob_write(s, &oids[i], text.ptr ? text.ptr : "", text.len), 0);
+		if (i == 19 || i == 29)	/* 20 in a pack, then 10 loose */
+			cr_assert_eq(av_store_flush(s), 0, "%s", av_error_last());
+	}
+	cr_assert_eq(files_in("db/objects/pack", ".pack"), 1);
+	reader_check_all(s, oids, 30, "packed and loose");
+	/* git's own packs hold deltas, which the reader leaves to libgit2:
+	 * repack every object with git alone */
+	{
+		char *list = join(base, "oids");
+		FILE *f = fopen(list, "w");
+		char hex[GIT_OID_HEXSZ + 1];
+
+		cr_assert_not_null(f);
+		for (int i = 0; i < 30; i++)
+			fprintf(f, "%s\n", git_oid_tostr(hex, sizeof(hex), &oids[i]));
+		cr_assert_eq(fclose(f), 0);
+		cr_assert_eq(fx_sh("cd '%s'/db && old=$(ls objects/pack/pack-*) && "
+				   "git --git-dir=. pack-objects -q --window=50 objects/pack/pack "
+				   "<'%s' >/dev/null && rm -f $old && rm -rf objects/[0-9a-f][0-9a-f] && "
+				   "git --git-dir=. verify-pack -v objects/pack/*.idx | "
+				   "grep -q '^chain length'", root, list), 0, "git made no deltas");
+		free(list);
+	}
+	reader_check_all(s, oids, 30, "after git repack");
+	av_buf_dispose(&text);
+	av_store_free(s);
+}
+
+Test(store, a_reader_reports_a_damaged_packed_blob)
+{
+	av_store *s = open_store();
+	av_store_reader *r = NULL;
+	av_buf text = AV_BUF_INIT, got = AV_BUF_INIT;
+	git_oid oids[20];
+
+	for (int i = 0; i < 20; i++) {
+		reader_text(&text, i);
+		cr_assert_eq(av_store_blob_write(s, &oids[i], text.ptr ? text.ptr : "", text.len), 0);
+	}
+	cr_assert_eq(av_store_flush(s), 0, "%s", av_error_last());
+	/* flip bytes all through the pack's middle third, where the big blobs
+	 * are */
+	cr_assert_eq(fx_sh("cd '%s'/db/objects/pack && p=$(ls *.pack) && chmod u+w $p && "
+			   "n=$(stat -c %%s $p) && python3 -c \"import sys; f=open(sys.argv[1],'r+b'); "
+			   "n=int(sys.argv[2]); [(f.seek(o), f.write(b'\\\\xff')) for o in "
+			   "range(n//3, 2*n//3, 97)]\" $p $n", root), 0);
+	cr_assert_eq(av_store_reader_open(s, &r), 0);
+	{
+		int damaged = 0;
+
+		for (int i = 0; i < 20; i++) {
+			int rc;
+
+			av_buf_clear(&got);
+			rc = av_store_reader_blob(r, &got, &oids[i]);
+			cr_assert(rc == 0 || rc == AV_EINVALID, "blob %d: rc %d", i, rc);
+			if (rc) {
+				damaged++;
+				cr_assert(strstr(av_error_last(), "damaged"), "%s", av_error_last());
+			}
+		}
+		cr_assert_geq(damaged, 1, "no damaged blob was noticed");
+	}
+	av_store_reader_free(r);
+	av_buf_dispose(&text);
+	av_buf_dispose(&got);
+	av_store_free(s);
+}
