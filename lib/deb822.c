@@ -6,6 +6,7 @@
  * arrive, then into the value's own allocation.  Nothing is allocated
  * per character, and every size is checked before it is copied.
  */
+#include <stdint.h>
 #include <strings.h>
 #include "aptvault/deb822.h"
 #include "internal.h"
@@ -85,12 +86,43 @@ void av_stanza_free(av_stanza *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->count; i++) {
+	for (size_t i = 0; !s->block && i < s->count; i++) {
 		free(s->fields[i].name);
 		free(s->fields[i].value);
 	}
+	free(s->block);
 	free(s->fields);
 	free(s);
+}
+
+/* Give every field its own allocations, before one is replaced or freed. */
+static int stanza_unblock(av_stanza *s)
+{
+	size_t i;
+
+	if (!s->block)
+		return 0;
+	for (i = 0; i < s->count; i++) {
+		char *n = av_strdup(s->fields[i].name), *v = av_strdup(s->fields[i].value);
+
+		if (!n || !v) {
+			free(n);
+			free(v);
+			break;
+		}
+		s->fields[i].name = n;
+		s->fields[i].value = v;
+	}
+	if (i < s->count) {	/* undo: all or nothing */
+		while (i--) {
+			free(s->fields[i].name);
+			free(s->fields[i].value);
+		}
+		return AV_ERROR;
+	}
+	free(s->block);
+	s->block = NULL;
+	return 0;
 }
 
 /* Append a field, taking ownership of name and value (also on failure). */
@@ -153,7 +185,8 @@ int av_stanza_set(av_stanza *s, const char *name, const char *value)
 	char *v;
 	int rc;
 
-	if ((rc = check_name(name, strlen(name))) || (rc = check_value(name, value)))
+	if ((rc = check_name(name, strlen(name))) || (rc = check_value(name, value)) ||
+	    (rc = stanza_unblock(s)))
 		return rc;
 	i = stanza_find(s, name);
 	if (i == s->count)
@@ -168,9 +201,12 @@ int av_stanza_set(av_stanza *s, const char *name, const char *value)
 int av_stanza_del(av_stanza *s, const char *name)
 {
 	size_t i = stanza_find(s, name);
+	int rc;
 
 	if (i == s->count)
 		return av_error_set(AV_ENOTFOUND, "field '%s' not found", name);
+	if ((rc = stanza_unblock(s)))
+		return rc;
 	free(s->fields[i].name);
 	free(s->fields[i].value);
 	memmove(&s->fields[i], &s->fields[i + 1],
@@ -631,5 +667,89 @@ int av_deb822_next_line(const char **cursor, const char **line, size_t *len)
 		return 1;
 	}
 	*cursor = p;
+	return 0;
+}
+
+/* ---- canonical stanzas -------------------------------------------------- */
+
+int av_deb822_parse_canonical(av_stanza **out, const char *data, size_t len)
+{
+	const av_deb822_limits *lim = &av_deb822_default_limits;
+	av_stanza *s = NULL;
+	char *b, *p, *end;
+	size_t nf = 1;
+
+	*out = NULL;
+	if (!len || len > lim->max_stanza || data[len - 1] != '\n' || memchr(data, '\r', len))
+		return 0;
+	/* at most one field per line */
+	for (const char *q = data; (q = memchr(q, '\n', len - (size_t)(q - data))); q++)
+		nf++;
+	if (nf > lim->max_fields + 1)
+		nf = lim->max_fields + 1;
+	if (av_stanza_new(&s))
+		return AV_ERROR;
+	if (!(s->block = b = av_malloc(len + 1)) ||
+	    !(s->fields = av_malloc(nf * sizeof(*s->fields)))) {
+		av_stanza_free(s);
+		return AV_ERROR;
+	}
+	s->alloc = nf;
+	memcpy(b, data, len);
+	b[len] = '\0';
+	end = b + len;
+	for (p = b; p < end;) {
+		char *colon = p, *v, *e;
+
+		while (colon < end && is_name_char((unsigned char)*colon))
+			colon++;
+		if (*p == '#' || colon == p || *colon != ':' || s->count == lim->max_fields)
+			goto other;
+		*colon = '\0';
+		v = colon + 1;
+		if (*v == ' ') {
+			if (is_blank_char(*++v) || *v == '\n')
+				goto other;	/* blanks the parser strips */
+		} else if (*v != '\n') {
+			goto other;		/* "Name:value" */
+		} else if (v[1] != ' ' && v[1] != '\t') {
+			*v = '\0';		/* "Name:" alone: an empty value */
+			s->fields[s->count++] = (av_field){ p, v };
+			p = v + 1;
+			continue;
+		}
+		/* data ends with '\n', so every line has one */
+		e = memchr(v, '\n', (size_t)(end - v));
+		if (e > v && is_blank_char(e[-1]))
+			goto other;		/* trailing blanks the parser strips */
+		while (e + 1 < end && (e[1] == ' ' || e[1] == '\t')) {
+			char *nl = memchr(e + 1, '\n', (size_t)(end - e - 1));
+
+			if (is_blank_line(e + 1, (size_t)(nl - e - 1)))
+				goto other;	/* a blank line ends the stanza */
+			e = nl;
+		}
+		if ((size_t)(e - v) > lim->max_field)
+			goto other;
+		*e = '\0';
+		s->fields[s->count++] = (av_field){ p, v };
+		p = e + 1;
+	}
+	/* a name twice: the parser says so.  Names are compared only when a
+	 * 64-bit filter of their first letter and length has seen one alike. */
+	for (size_t i = 0, seen = 0; i < s->count; i++) {
+		const char *n = s->fields[i].name;
+		uint64_t bit = (uint64_t)1 << (((unsigned)(n[0] | 0x20) + strlen(n)) & 63);
+
+		if (seen & bit)
+			for (size_t j = 0; j < i; j++)
+				if (!strcasecmp(n, s->fields[j].name))
+					goto other;
+		seen |= bit;
+	}
+	*out = s;
+	return 1;
+other:
+	av_stanza_free(s);
 	return 0;
 }

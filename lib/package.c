@@ -128,7 +128,9 @@ int av_pkg_parse(av_pkg **out, const char *data, size_t len)
 	int rc;
 
 	*out = NULL;
-	if ((rc = av_deb822_parse_one(&s, data, len)))
+	/* stored blobs are canonical; anything else gets the full parser */
+	if ((rc = av_deb822_parse_canonical(&s, data, len)) < 0 ||
+	    (!rc && (rc = av_deb822_parse_one(&s, data, len))))
 		return rc;
 	t = av_stanza_get(s, AV_PKG_TYPE_FIELD);
 	if (t && (rc = type_parse(t, &type))) {

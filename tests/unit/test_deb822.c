@@ -649,3 +649,70 @@ Test(deb822, parses_sixty_thousand_stanzas_quickly, .timeout = 60)
 	cr_assert_lt(secs, 1.0, "60000 stanzas took %.3fs", secs);
 #endif
 }
+
+/* ---- the canonical fast path ----------------------------------------- */
+
+/* parse_canonical either declines (0) or gives exactly parse_one's fields. */
+static int canonical_agrees(const char *text)
+{
+	av_stanza *fast = NULL, *full = NULL;
+	int rc = av_deb822_parse_canonical(&fast, text, strlen(text));
+
+	cr_assert_geq(rc, 0);
+	if (!rc)
+		return 0;
+	cr_assert_eq(av_deb822_parse_one(&full, text, strlen(text)), 0,
+		     "accepted what the parser refuses: %s", text);
+	cr_assert_eq(fast->count, full->count);
+	for (size_t i = 0; i < full->count; i++) {
+		cr_assert_str_eq(fast->fields[i].name, full->fields[i].name);
+		cr_assert_str_eq(fast->fields[i].value, full->fields[i].value);
+	}
+	av_stanza_free(fast);
+	av_stanza_free(full);
+	return 1;
+}
+
+Test(deb822, canonical_parse_takes_what_stanza_write_writes_and_equals_the_parser)
+{
+	static const char *const yes[] = {
+		"Package: hello\nVersion: 1.0-1\nArchitecture: amd64\n",
+		"Package: hello\nDescription: greet\n the world\n .\n\twith a tab\nSize: 3\n",
+		"Package: src\nFiles:\n 0123 12 hello.dsc\n 4567 34 hello.tar.xz\n",
+		"Package: e\nEmpty:\nAptvault-Type: deb\n",
+		"Package: trailing-in-continuation\nDescription: x\n y  \n",
+	};
+	static const char *const no[] = {
+		"Package:  two-spaces\n",		/* stripped by the parser */
+		"Package: trailing \n",		/* stripped by the parser */
+		"Package:tight\n",
+		"Package: a\n\nPackage: b\n",		/* two stanzas */
+		"Package: a\nDescription: x\n \t \nSize: 1\n",	/* blank continuation */
+		"Package: a\r\n",
+		"Package: a\npackage: b\n",		/* a name twice */
+		"# comment\nPackage: a\n",
+		" Package: a\n",
+		"Package: a",				/* no final newline */
+		"Package: a\nnot a field\n",
+		"",
+	};
+	av_stanza *s = NULL;
+	av_buf out = AV_BUF_INIT;
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(*yes); i++)
+		cr_assert(canonical_agrees(yes[i]), "declined: %s", yes[i]);
+	for (size_t i = 0; i < sizeof(no) / sizeof(*no); i++)
+		cr_assert_not(canonical_agrees(no[i]), "took: %s", no[i]);
+	/* a block stanza writes back exactly and can still be changed */
+	cr_assert_eq(av_deb822_parse_canonical(&s, yes[1], strlen(yes[1])), 1);
+	cr_assert_eq(av_stanza_write(&out, s), 0);
+	cr_assert_str_eq(out.ptr, yes[1]);
+	cr_assert_eq(av_stanza_set(s, "Size", "4"), 0);
+	cr_assert_eq(av_stanza_del(s, "Description"), 0);
+	cr_assert_eq(av_stanza_set(s, "New", "v"), 0);
+	av_buf_clear(&out);
+	cr_assert_eq(av_stanza_write(&out, s), 0);
+	cr_assert_str_eq(out.ptr, "Package: hello\nSize: 4\nNew: v\n");
+	av_stanza_free(s);
+	av_buf_dispose(&out);
+}

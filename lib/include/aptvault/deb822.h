@@ -28,6 +28,7 @@ typedef struct av_stanza {
 	av_field *fields;
 	size_t count;
 	size_t alloc;
+	char *block;		/* when set, every name and value points into it */
 } av_stanza;
 
 typedef struct av_deb822_limits {
@@ -76,6 +77,14 @@ void av_deb822_reader_free(av_deb822_reader *r);
 /* Exactly one stanza (a control file, a .dsc body); AV_EINVALID if the
  * input holds none or more than one. */
 int av_deb822_parse_one(av_stanza **out, const char *data, size_t len);
+
+/* Exactly one stanza as av_stanza_write writes it ("Name: value" lines,
+ * continuation lines starting with a space or tab, nothing else), read
+ * into one block.  1 and *out set; 0 when the text is not in that form
+ * (parse it with av_deb822_parse_one, which also says what is wrong);
+ * <0 on error.  The stored packages are in this form: loading a list of
+ * 60,000 is two allocations per package instead of two per field. */
+int av_deb822_parse_canonical(av_stanza **out, const char *data, size_t len);
 
 /*
  * If data is an OpenPGP clearsigned message, put its dash-unescaped body
