@@ -188,6 +188,11 @@ int av_packr_read(av_packr *p, const git_oid *oid, av_buf *out, git_object_t *ty
 		}
 		if (t < GIT_OBJECT_COMMIT || t > GIT_OBJECT_TAG)
 			return AV_ENOTFOUND;	/* a delta: libgit2's business */
+		/* deflate expands at most 1032 times: a bigger size is damage,
+		 * not a reason to allocate it */
+		if (size / 1032 > (size_t)(end - q))
+			return av_error_set(AV_EINVALID, "object %s is damaged in its pack",
+					    git_oid_tostr(hex, sizeof(hex), oid));
 		if ((t = av_buf_grow(out, size)))
 			return t;
 		t = (*(k->data + off) >> 4) & 7;

@@ -1062,20 +1062,27 @@ Test(store, a_reader_reports_a_damaged_packed_blob)
 			   "range(n//3, 2*n//3, 97)]\" $p $n", root), 0);
 	cr_assert_eq(av_store_reader_open(s, &r), 0);
 	{
-		int damaged = 0;
+		int damaged = 0, ours = 0;
 
 		for (int i = 0; i < 20; i++) {
 			int rc;
 
 			av_buf_clear(&got);
 			rc = av_store_reader_blob(r, &got, &oids[i]);
-			cr_assert(rc == 0 || rc == AV_EINVALID, "blob %d: rc %d", i, rc);
-			if (rc) {
-				damaged++;
-				cr_assert(strstr(av_error_last(), "damaged"), "%s", av_error_last());
+			if (!rc) {	/* then it must be intact */
+				reader_text(&text, i);
+				cr_assert(got.len == text.len &&
+					  (!got.len || !memcmp(got.ptr, text.ptr, got.len)),
+					  "blob %d read back changed", i);
+				continue;
 			}
+			/* a header turned into a delta's goes to libgit2, which
+			 * fails in its own words */
+			damaged++;
+			ours += rc == AV_EINVALID && strstr(av_error_last(), "damaged") != NULL;
 		}
 		cr_assert_geq(damaged, 1, "no damaged blob was noticed");
+		cr_assert_geq(ours, 1, "no damage reported by the reader itself");
 	}
 	av_store_reader_free(r);
 	av_buf_dispose(&text);
