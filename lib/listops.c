@@ -272,6 +272,10 @@ typedef struct end_query {
 	av_store *s;
 	merge_src *src;
 	int bucket;
+	/* When only some packages of the bucket are merged (merge_pair):
+	 * whether the bucket's part of r goes on after them. */
+	int (*more_after)(struct end_query *q, int *out);
+	void *arg;
 } end_query;
 
 /* aptly's PackageRefList.Merge(r, overrideMatching, ignoreConflicting=0)
@@ -301,9 +305,12 @@ static int merge_two(const ref *const *l, size_t ll, const ref *const *r, size_t
 			if (overridden && same_pkg(l[il], overridden)) {
 				int end;
 
-				if ((rc = src_end_bucket(q->s, q->src, &end)))
+				int more = 0;
+
+				if ((rc = src_end_bucket(q->s, q->src, &end)) ||
+				    (q->more_after && (rc = q->more_after(q, &more))))
 					break;
-				if (end != q->bucket)
+				if (end != q->bucket || more)
 					while (il < ll && same_pkg(l[il], overridden))
 						il++;
 			}
@@ -407,7 +414,7 @@ static int merge_bucket(av_store *s, const git_oid *const *t, merge_src *const *
 	}
 	nacc = r[0].n;
 	for (size_t j = 1; j < k; j++) {
-		end_query q = { s, src[j], bucket };
+		end_query q = { s, src[j], bucket, NULL, NULL };
 
 		if (!(rv = ref_ptrs(&r[j]))) {
 			rc = AV_ERROR;
@@ -465,6 +472,191 @@ done:
 	return rc;
 }
 
+/*
+ * Two sources, one bucket: usually nearly the same.  aptly's merge decides
+ * each name+arch on its own refs, and a name whose entries are the same
+ * on both sides (same keys, same content) comes out as it is.  So only
+ * the names with a difference go through merge_two; the rest are copied
+ * from the trees without being split or sorted.  Returns 1 (not done)
+ * when too many names differ for that to pay.
+ */
+#define PAIR_MAX_TOUCHED 32
+
+typedef struct span_name {
+	const char *p;
+	size_t n;
+} span_name;
+
+typedef struct pair_ctx {
+	git_tree *r;
+	const span_name *touched;
+	size_t ntouched;
+} pair_ctx;
+
+static span_name key_name(const char *key)
+{
+	const char *us = strchr(key, '_');
+
+	return (span_name){ key, us ? (size_t)(us - key) : strlen(key) };
+}
+
+static int is_touched(const span_name *t, size_t n, span_name x)
+{
+	for (size_t i = 0; i < n; i++)
+		if (t[i].n == x.n && !memcmp(t[i].p, x.p, x.n))
+			return 1;
+	return 0;
+}
+
+/* Does r's part of the bucket have refs after the merged names' (in
+ * aptly's order)?  Yes unless its last ref is of a merged name. */
+static int pair_more_after(end_query *q, int *out)
+{
+	pair_ctx *c = q->arg;
+	refs last = { 0 };
+	int rc = 0;
+
+	for (size_t i = 0; i < git_tree_entrycount(c->r) && !rc; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(c->r, i);
+		refs one = { 0 };
+
+		if (!(rc = refs_add(&one, git_tree_entry_name(e), git_tree_entry_id(e))) &&
+		    (!last.n || ref_cmp(&one.v[0], &last.v[0]) > 0)) {
+			refs_dispose(&last);
+			last = one;
+			continue;
+		}
+		refs_dispose(&one);
+	}
+	if (!rc)
+		*out = last.n && !is_touched(c->touched, c->ntouched, key_name(last.v[0].key));
+	refs_dispose(&last);
+	return rc;
+}
+
+static int merge_pair(av_store *s, const git_oid *const *t, merge_src *rsrc, av_merge_mode mode,
+		      int bucket, git_oid *out)
+{
+	git_tree *a = NULL, *b = NULL;
+	span_name touched[PAIR_MAX_TOUCHED];
+	size_t na, nb, nt = 0, ia = 0, ib = 0, nres = 0, m = 0, k = 0;
+	refs la = { 0 }, rb = { 0 };
+	const ref **pl = NULL, **pr = NULL, **res = NULL;
+	av_plist_ent *ents = NULL;
+	pair_ctx ctx;
+	end_query q = { s, rsrc, bucket, pair_more_after, &ctx };
+	int rc;
+
+	if ((rc = av_store_tree_read(s, &a, t[0])) || (rc = av_store_tree_read(s, &b, t[1])))
+		goto done;
+	na = git_tree_entrycount(a);
+	nb = git_tree_entrycount(b);
+	/* the names with an entry that is not on both sides alike */
+	while (ia < na || ib < nb) {
+		const git_tree_entry *ea = ia < na ? git_tree_entry_byindex(a, ia) : NULL;
+		const git_tree_entry *eb = ib < nb ? git_tree_entry_byindex(b, ib) : NULL;
+		int c = !ea ? 1 : !eb ? -1 : strcmp(git_tree_entry_name(ea), git_tree_entry_name(eb));
+		const git_tree_entry *odd = NULL;
+
+		if (c == 0) {
+			if (git_oid_cmp(git_tree_entry_id(ea), git_tree_entry_id(eb)))
+				odd = ea;
+			ia++;
+			ib++;
+		} else if (c < 0) {
+			odd = ea;
+			ia++;
+		} else {
+			odd = eb;
+			ib++;
+		}
+		if (odd && !is_touched(touched, nt, key_name(git_tree_entry_name(odd)))) {
+			if (nt == PAIR_MAX_TOUCHED) {
+				rc = 1;
+				goto done;
+			}
+			touched[nt++] = key_name(git_tree_entry_name(odd));
+		}
+	}
+	/* their refs on each side, through aptly's merge */
+	for (size_t i = 0; i < na && !rc; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(a, i);
+		if (is_touched(touched, nt, key_name(git_tree_entry_name(e))))
+			rc = refs_add(&la, git_tree_entry_name(e), git_tree_entry_id(e));
+	}
+	for (size_t i = 0; i < nb && !rc; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(b, i);
+		if (is_touched(touched, nt, key_name(git_tree_entry_name(e))))
+			rc = refs_add(&rb, git_tree_entry_name(e), git_tree_entry_id(e));
+	}
+	if (rc)
+		goto done;
+	if (la.n)
+		qsort(la.v, la.n, sizeof(*la.v), ref_cmp);
+	if (rb.n)
+		qsort(rb.v, rb.n, sizeof(*rb.v), ref_cmp);
+	ctx = (pair_ctx){ b, touched, nt };
+	if (!(pl = ref_ptrs(&la)) || !(pr = ref_ptrs(&rb))) {
+		rc = AV_ERROR;
+		goto done;
+	}
+	if ((rc = merge_two(pl, la.n, pr, rb.n, mode == AV_MERGE_REPLACE, &q, &res, &nres)))
+		goto done;
+	if (nres)
+		qsort(res, nres, sizeof(*res), key_cmp);
+	/* the result is one side's bucket: reuse its tree */
+	for (int side = 0; side < 2; side++) {
+		const refs *r = side ? &rb : &la;
+		size_t same = 0;
+
+		while (same < nres && res[same] >= r->v && res[same] < r->v + r->n)
+			same++;
+		if (same == nres && nres == r->n) {
+			git_oid_cpy(out, t[side]);
+			goto done;
+		}
+	}
+	/* the untouched entries of a (all also in b) and the merged ones, in
+	 * key order */
+	if (!(ents = av_calloc(na + nres + 1, sizeof(*ents)))) {
+		rc = AV_ERROR;
+		goto done;
+	}
+	for (size_t i = 0; i <= na; i++) {
+		const git_tree_entry *e = NULL;
+
+		if (i < na) {
+			e = git_tree_entry_byindex(a, i);
+			if (is_touched(touched, nt, key_name(git_tree_entry_name(e))))
+				continue;
+		}
+		while (k < nres && (!e || strcmp(res[k]->key, git_tree_entry_name(e)) < 0)) {
+			if (m && !strcmp(ents[m - 1].key, res[k]->key))
+				m--;	/* one key twice (never expected): the later */
+			ents[m].key = res[k]->key;
+			ents[m++].oid = &res[k++]->oid;
+		}
+		if (e) {
+			ents[m].key = git_tree_entry_name(e);
+			ents[m++].oid = git_tree_entry_id(e);
+		}
+	}
+	if (m)
+		rc = av_plist_bucket_write(s, ents, m, out);
+	else
+		memset(out, 0, sizeof(*out));
+done:
+	free(ents);
+	free(res);
+	free(pl);
+	free(pr);
+	refs_dispose(&la);
+	refs_dispose(&rb);
+	git_tree_free(a);
+	git_tree_free(b);
+	return rc;
+}
+
 int av_list_merge(av_store *s, const git_oid *lists, size_t n, av_merge_mode mode,
 		  git_oid *out)
 {
@@ -503,7 +695,8 @@ int av_list_merge(av_store *s, const git_oid *lists, size_t n, av_merge_mode mod
 		/* one part, or equal parts: merging equal refs keeps them */
 		if (same == k - 1 && mode != AV_MERGE_LATEST)
 			git_oid_cpy(&res[i], t[0]);
-		else
+		else if (k != 2 || mode == AV_MERGE_LATEST ||
+			 (rc = merge_pair(s, t, tsrc[1], mode, i, &res[i])) == 1)
 			rc = merge_bucket(s, t, tsrc, k, mode, i, &res[i]);
 	}
 	if (!rc)

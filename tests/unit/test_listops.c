@@ -318,3 +318,20 @@ Test(listops, merge_end_of_right_list_rule_holds_across_buckets)
 	l[2] = list_of((const char *[]){ "a_0.8_amd64", NULL });
 	merged(AV_MERGE_REPLACE, l, 3, "a_0.8_amd64 d_0.5_arm64");
 }
+
+/* a and vm share a bucket (FNV-1a low byte 44).  When only a differs, the
+ * merge of the bucket takes vm over as it is; aptly's end-of-right-list
+ * rule must still see vm on the right after a. */
+Test(listops, merge_end_of_right_list_rule_counts_unchanged_packages_of_the_bucket)
+{
+	git_oid l[2];
+
+	l[0] = list_of((const char *[]){ "a_1.0_amd64", "a_1.1_amd64", "vm_1.0_amd64", NULL });
+	l[1] = list_of((const char *[]){ "a_0.9_amd64", "vm_1.0_amd64", NULL });
+	merged(AV_MERGE_REPLACE, l, 2, "a_0.9_amd64 vm_1.0_amd64");
+	/* vm last on the right and overridden: the right list ends there */
+	l[0] = list_of((const char *[]){ "vm_1.0_amd64", "vm_1.1_amd64", "a_1.0_amd64", NULL });
+	l[1] = list_of((const char *[]){ "vm_0.9_amd64", "a_1.0_amd64", NULL });
+	merged(AV_MERGE_REPLACE, l, 2, "a_1.0_amd64 vm_0.9_amd64 vm_1.1_amd64");
+	merged(AV_MERGE_NO_REMOVE, l, 2, "a_1.0_amd64 vm_0.9_amd64 vm_1.0_amd64 vm_1.1_amd64");
+}
