@@ -192,7 +192,7 @@ int av_list_diff(av_store *s, const git_oid *a, const git_oid *b, av_diff_cb cb,
 	pairs p = { 0 };
 	int rc;
 
-	if ((rc = av_plist_buckets(s, a, ba)) || (rc = av_plist_buckets(s, b, bb)))
+	if ((rc = av_plist_buckets(s, a, ba, NULL)) || (rc = av_plist_buckets(s, b, bb, NULL)))
 		return rc;
 	/* Same name, same bucket: a bucket is a closed world for the diff. */
 	for (int i = 0; i < 256 && !rc; i++) {
@@ -247,7 +247,7 @@ static int src_end_bucket(av_store *s, merge_src *src, int *out)
 		*out = src->end;
 		return 0;
 	}
-	if ((rc = av_plist_buckets(s, src->list, b)))
+	if ((rc = av_plist_buckets(s, src->list, b, NULL)))
 		return rc;
 	src->end = -1;
 	for (int i = 0; i < AV_PLIST_NBUCKETS && !rc; i++) {
@@ -394,7 +394,7 @@ static const ref **ref_ptrs(const refs *r)
 /* The sources' bucket trees t[0..k) (all non-empty, in source order) into
  * *out: reused when the result is one of them, else written. */
 static int merge_bucket(av_store *s, const git_oid *const *t, merge_src *const *src,
-			size_t k, av_merge_mode mode, int bucket, git_oid *out)
+			size_t k, av_merge_mode mode, int bucket, git_oid *out, size_t *count)
 {
 	refs *r = av_calloc(k, sizeof(*r));
 	const ref **acc = NULL, **next = NULL, **rv = NULL;
@@ -444,9 +444,11 @@ static int merge_bucket(av_store *s, const git_oid *const *t, merge_src *const *
 			same++;
 		if (same == nacc) {
 			git_oid_cpy(out, t[j]);
+			*count = nacc;
 			goto done;
 		}
 	}
+	*count = 0;
 	if (!nacc) {
 		memset(out, 0, sizeof(*out));
 		goto done;
@@ -463,6 +465,7 @@ static int merge_bucket(av_store *s, const git_oid *const *t, merge_src *const *
 		ents[m++].oid = &acc[i]->oid;
 	}
 	rc = av_plist_bucket_write(s, ents, m, out);
+	*count = m;
 done:
 	free(ents);
 	free(acc);
@@ -535,7 +538,7 @@ static int pair_more_after(end_query *q, int *out)
 }
 
 static int merge_pair(av_store *s, const git_oid *const *t, merge_src *rsrc, av_merge_mode mode,
-		      int bucket, git_oid *out)
+		      int bucket, git_oid *out, size_t *count)
 {
 	git_tree *a = NULL, *b = NULL;
 	span_name touched[PAIR_MAX_TOUCHED];
@@ -613,6 +616,7 @@ static int merge_pair(av_store *s, const git_oid *const *t, merge_src *rsrc, av_
 			same++;
 		if (same == nres && nres == r->n) {
 			git_oid_cpy(out, t[side]);
+			*count = side ? nb : na;
 			goto done;
 		}
 	}
@@ -645,6 +649,7 @@ static int merge_pair(av_store *s, const git_oid *const *t, merge_src *rsrc, av_
 		rc = av_plist_bucket_write(s, ents, m, out);
 	else
 		memset(out, 0, sizeof(*out));
+	*count = m;
 done:
 	free(ents);
 	free(res);
@@ -661,6 +666,7 @@ int av_list_merge(av_store *s, const git_oid *lists, size_t n, av_merge_mode mod
 		  git_oid *out)
 {
 	git_oid (*b)[AV_PLIST_NBUCKETS] = NULL;
+	size_t (*cnt)[AV_PLIST_NBUCKETS] = NULL, nres[AV_PLIST_NBUCKETS];
 	git_oid res[AV_PLIST_NBUCKETS];
 	const git_oid **t = NULL;
 	merge_src *src = NULL, **tsrc = NULL;
@@ -668,7 +674,8 @@ int av_list_merge(av_store *s, const git_oid *lists, size_t n, av_merge_mode mod
 
 	if (!n)
 		return av_error_set(AV_EINVALID, "merge needs at least one source");
-	if (!(b = av_calloc(n, sizeof(*b))) || !(t = av_calloc(n, sizeof(*t))) ||
+	if (!(b = av_calloc(n, sizeof(*b))) || !(cnt = av_calloc(n, sizeof(*cnt))) ||
+	    !(t = av_calloc(n, sizeof(*t))) ||
 	    !(src = av_calloc(n, sizeof(*src))) || !(tsrc = av_calloc(n, sizeof(*tsrc)))) {
 		rc = AV_ERROR;
 		goto done;
@@ -676,35 +683,40 @@ int av_list_merge(av_store *s, const git_oid *lists, size_t n, av_merge_mode mod
 	for (size_t j = 0; j < n && !rc; j++) {
 		src[j].list = &lists[j];
 		src[j].end = -2;
-		rc = av_plist_buckets(s, &lists[j], b[j]);
+		rc = av_plist_buckets(s, &lists[j], b[j], cnt[j]);
 	}
 	for (int i = 0; i < AV_PLIST_NBUCKETS && !rc; i++) {
-		size_t k = 0, same = 0;
+		size_t k = 0, same = 0, first = 0;
 
 		/* an empty part changes nothing in aptly's merge */
 		for (size_t j = 0; j < n; j++) {
 			if (git_oid_is_zero(&b[j][i]))
 				continue;
 			same += k && !git_oid_cmp(&b[j][i], t[0]);
+			first = k ? first : j;
 			t[k] = &b[j][i];
 			tsrc[k++] = &src[j];
 		}
 		memset(&res[i], 0, sizeof(res[i]));
+		nres[i] = 0;
 		if (!k)
 			continue;
 		/* one part, or equal parts: merging equal refs keeps them */
-		if (same == k - 1 && mode != AV_MERGE_LATEST)
+		if (same == k - 1 && mode != AV_MERGE_LATEST) {
 			git_oid_cpy(&res[i], t[0]);
-		else if (k != 2 || mode == AV_MERGE_LATEST ||
-			 (rc = merge_pair(s, t, tsrc[1], mode, i, &res[i])) == 1)
-			rc = merge_bucket(s, t, tsrc, k, mode, i, &res[i]);
+			nres[i] = cnt[first][i];
+		} else if (k != 2 || mode == AV_MERGE_LATEST ||
+			   (rc = merge_pair(s, t, tsrc[1], mode, i, &res[i], &nres[i])) == 1) {
+			rc = merge_bucket(s, t, tsrc, k, mode, i, &res[i], &nres[i]);
+		}
 	}
 	if (!rc)
-		rc = av_plist_root_write(s, res, out);
+		rc = av_plist_root_write(s, res, nres, out);
 done:
 	free(tsrc);
 	free(src);
 	free(t);
+	free(cnt);
 	free(b);
 	return rc;
 }

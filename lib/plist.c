@@ -21,7 +21,12 @@ typedef struct bucket {
 struct av_plist {
 	av_store *store;
 	bucket b[NBUCKETS];
+	git_oid counts_blob;	/* the root's "n" entry; zero when none */
+	size_t *counts;		/* its numbers, read on first need */
 };
+
+#define COUNTS_NAME "n"
+
 
 uint32_t av_plist_name_hash(const char *name, size_t len)
 {
@@ -79,6 +84,10 @@ int av_plist_open(av_plist **out, av_store *s, const git_oid *tree)
 		char *end;
 		long idx = strtol(name, &end, 16);
 
+		if (!strcmp(name, COUNTS_NAME) && git_tree_entry_type(te) == GIT_OBJECT_BLOB) {
+			git_oid_cpy(&l->counts_blob, git_tree_entry_id(te));
+			continue;
+		}
 		if (strlen(name) != 2 || *end || idx < 0 || idx >= NBUCKETS ||
 		    git_tree_entry_type(te) != GIT_OBJECT_TREE) {
 			rc = av_error_set(AV_EINVALID, "package list has a stray entry '%s'",
@@ -106,7 +115,72 @@ void av_plist_free(av_plist *l)
 			free(l->b[i].e[j].key);
 		free(l->b[i].e);
 	}
+	free(l->counts);
 	free(l);
+}
+
+/* The root's bucket sizes, when it records them. */
+static int read_counts(av_plist *l)
+{
+	git_blob *b = NULL;
+	const char *p, *end;
+	char hex[GIT_OID_HEXSZ + 1];
+	int rc;
+
+	if (l->counts || git_oid_is_zero(&l->counts_blob))
+		return 0;
+	if ((rc = av_store_blob_read(l->store, &b, &l->counts_blob)))
+		return rc;
+	if (!(l->counts = av_calloc(NBUCKETS, sizeof(*l->counts)))) {
+		git_blob_free(b);
+		return AV_ERROR;
+	}
+	p = git_blob_rawcontent(b);
+	end = p + git_blob_rawsize(b);
+	for (int i = 0; i < NBUCKETS && !rc; i++) {
+		size_t v = 0;
+		const char *d = p;
+
+		while (p < end && *p >= '0' && *p <= '9')
+			v = v * 10 + (size_t)(*p++ - '0');
+		/* (a loaded bucket may have changed since: its size is its own) */
+		if (p == d || p == end || *p++ != (i == NBUCKETS - 1 ? '\n' : ' ') ||
+		    (!l->b[i].loaded && (!v) != git_oid_is_zero(&l->b[i].tree)))
+			rc = av_error_set(AV_EINVALID, "package list: bad bucket sizes in %s",
+					  git_oid_tostr(hex, sizeof(hex), &l->counts_blob));
+		l->counts[i] = v;
+	}
+	git_blob_free(b);
+	if (rc) {
+		free(l->counts);
+		l->counts = NULL;
+	}
+	return rc;
+}
+
+/* The number of entries of bucket i, reading as little as it can. */
+static int load(av_plist *l, bucket *b);
+static int bucket_count(av_plist *l, int i, size_t *out)
+{
+	bucket *b = &l->b[i];
+	int rc;
+
+	if (b->loaded) {
+		*out = b->n;
+		return 0;
+	}
+	if ((rc = read_counts(l)))
+		return rc;
+	if (l->counts) {
+		*out = l->counts[i];
+		return 0;
+	}
+	if (av_store_known_entries(l->store, &b->tree, out))
+		return 0;
+	if ((rc = load(l, b)))
+		return rc;
+	*out = b->n;
+	return 0;
 }
 
 static int load(av_plist *l, bucket *b)
@@ -239,37 +313,57 @@ int av_plist_bucket_write(av_store *s, const av_plist_ent *v, size_t n, git_oid 
 	return rc;
 }
 
-int av_plist_root_write(av_store *s, const git_oid *buckets, git_oid *out)
+int av_plist_root_write(av_store *s, const git_oid *buckets, const size_t *counts,
+			git_oid *out)
 {
 	static const char hex[] = "0123456789abcdef";
-	av_buf t = AV_BUF_INIT;
+	av_buf t = AV_BUF_INIT, n = AV_BUF_INIT;
+	git_oid nblob;
+	size_t total = 0;
 	int rc = 0;
 
 	for (int i = 0; i < NBUCKETS && !rc; i++) {
 		char head[] = { '4', '0', '0', '0', '0', ' ', hex[i >> 4], hex[i & 15], 0 };
 
-		if (git_oid_is_zero(&buckets[i]))
+		if (git_oid_is_zero(&buckets[i]) != !counts[i])
+			rc = av_error_set(AV_ERROR, "package list: bucket %02x has %zu entries "
+					  "and %s tree", i, counts[i],
+					  counts[i] ? "no" : "a");
+		else
+			rc = av_buf_printf(&n, "%zu%c", counts[i], i == NBUCKETS - 1 ? '\n' : ' ');
+		total += counts[i];
+		if (rc || !counts[i])
 			continue;
 		if (!(rc = av_buf_put(&t, head, sizeof(head))))
 			rc = av_buf_put(&t, buckets[i].id, GIT_OID_RAWSZ);
 	}
+	/* the sizes last ("n" sorts after every "hh"); none in the empty list,
+	 * which stays git's empty tree */
+	if (!rc && total && !(rc = av_store_blob_write(s, &nblob, n.ptr, n.len)) &&
+	    !(rc = av_buf_put(&t, "100644 " COUNTS_NAME, sizeof("100644 " COUNTS_NAME))))
+		rc = av_buf_put(&t, nblob.id, GIT_OID_RAWSZ);
 	if (!rc)
 		rc = av_store_tree_write_raw(s, out, t.ptr ? t.ptr : "", t.len);
 	av_buf_dispose(&t);
+	av_buf_dispose(&n);
 	return rc;
 }
 
-int av_plist_buckets(av_store *s, const git_oid *list, git_oid out[AV_PLIST_NBUCKETS])
+int av_plist_buckets(av_store *s, const git_oid *list, git_oid out[AV_PLIST_NBUCKETS],
+		     size_t *counts)
 {
 	av_plist *l = NULL;
 	int rc;
 
 	if ((rc = av_plist_open(&l, s, list)))
 		return rc;
-	for (int i = 0; i < NBUCKETS; i++)
+	for (int i = 0; i < NBUCKETS && !rc; i++) {
 		git_oid_cpy(&out[i], &l->b[i].tree);
+		if (counts)
+			rc = bucket_count(l, i, &counts[i]);
+	}
 	av_plist_free(l);
-	return 0;
+	return rc;
 }
 
 static int write_bucket(av_plist *l, bucket *b)
@@ -297,16 +391,18 @@ static int write_bucket(av_plist *l, bucket *b)
 int av_plist_write(av_plist *l, git_oid *out)
 {
 	git_oid roots[NBUCKETS];
+	size_t counts[NBUCKETS];
 	int rc;
 
 	for (int i = 0; i < NBUCKETS; i++) {
 		bucket *b = &l->b[i];
 
-		if (b->dirty && (rc = write_bucket(l, b)))
+		if ((b->dirty && (rc = write_bucket(l, b))) ||
+		    (rc = bucket_count(l, i, &counts[i])))
 			return rc;
 		git_oid_cpy(&roots[i], &b->tree);
 	}
-	return av_plist_root_write(l->store, roots, out);
+	return av_plist_root_write(l->store, roots, counts, out);
 }
 
 int av_plist_foreach(av_plist *l, av_plist_cb cb, void *payload)
@@ -332,13 +428,9 @@ int av_plist_count(av_plist *l, size_t *out)
 	for (int i = 0; i < NBUCKETS; i++) {
 		size_t k;
 
-		if (!l->b[i].loaded && av_store_known_entries(l->store, &l->b[i].tree, &k)) {
-			n += k;
-			continue;
-		}
-		if ((rc = load(l, &l->b[i])))
+		if ((rc = bucket_count(l, i, &k)))
 			return rc;
-		n += l->b[i].n;
+		n += k;
 	}
 	*out = n;
 	return 0;

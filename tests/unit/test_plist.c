@@ -237,9 +237,26 @@ Test(plist, the_tree_is_hh_buckets_of_name_version_arch_blobs)
 	av_plist_free(l);
 	av_plist_bucket(hh, "hello", 5);
 	cr_assert_eq(git_tree_lookup(&t, av_store_git(s), &tree), 0);
-	cr_assert_eq(git_tree_entrycount(t), 1);
+	cr_assert_eq(git_tree_entrycount(t), 2, "a bucket and the sizes");
 	cr_assert_str_eq(git_tree_entry_name(git_tree_entry_byindex(t, 0)), hh);
 	cr_assert_eq(git_tree_entry_type(git_tree_entry_byindex(t, 0)), GIT_OBJECT_TREE);
+	cr_assert_str_eq(git_tree_entry_name(git_tree_entry_byindex(t, 1)), "n");
+	cr_assert_eq(git_tree_entry_type(git_tree_entry_byindex(t, 1)), GIT_OBJECT_BLOB);
+	{
+		git_blob *nb = NULL;
+		char want[1024] = "";
+		int at = (int)strtol(hh, NULL, 16);
+
+		for (int i = 0; i < 256; i++) {
+			strcat(want, i == at ? "1" : "0");
+			strcat(want, i == 255 ? "\n" : " ");
+		}
+		cr_assert_eq(git_blob_lookup(&nb, av_store_git(s),
+					     git_tree_entry_id(git_tree_entry_byindex(t, 1))), 0);
+		cr_assert_eq((size_t)git_blob_rawsize(nb), strlen(want));
+		cr_assert(!memcmp(git_blob_rawcontent(nb), want, strlen(want)));
+		git_blob_free(nb);
+	}
 	cr_assert_eq(git_tree_lookup(&bt, av_store_git(s),
 				     git_tree_entry_id(git_tree_entry_byindex(t, 0))), 0);
 	cr_assert_eq(git_tree_entrycount(bt), 1);
@@ -265,7 +282,7 @@ Test(plist, emptying_a_bucket_drops_it_and_an_empty_list_is_the_empty_tree)
 	cr_assert_eq(av_plist_remove(l, "zsh_5.9_amd64"), 0);
 	cr_assert_eq(av_plist_write(l, &tree), 0);
 	cr_assert_eq(git_tree_lookup(&t, av_store_git(s), &tree), 0);
-	cr_assert_eq(git_tree_entrycount(t), 1, "the emptied bucket is still there");
+	cr_assert_eq(git_tree_entrycount(t), 2, "the emptied bucket is still there");
 	git_tree_free(t);
 	cr_assert_eq(av_plist_remove(l, "hello_1.0_amd64"), 0);
 	cr_assert_eq(av_plist_write(l, &tree), 0);
@@ -384,10 +401,10 @@ Test(plist, buckets_are_read_lazily_and_once)
 		cr_assert_eq(av_plist_get(l, key, &got), 0);
 	}
 	cr_assert_eq(st->objects_read, 3);
+	/* counting reads the root's bucket sizes, not the buckets */
 	cr_assert_eq(av_plist_count(l, &n), 0);
 	cr_assert_eq(n, 2000);
-	cr_assert_eq(st->objects_read, 1 + 256, "count read %lu trees",
-		     st->objects_read);
+	cr_assert_eq(st->objects_read, 4, "count read %lu objects", st->objects_read);
 	av_plist_free(l);
 }
 
@@ -415,15 +432,52 @@ Test(plist, adding_one_entry_to_10000_reads_2_trees_and_writes_2)
 		"blobs_written=%lu objects_written=%lu packs_written=%lu\n",
 		st->objects_read, st->trees_written, st->blobs_written,
 		st->objects_written, st->packs_written);
+	/* read: the root, the bucket, the root's bucket sizes; written: the
+	 * package, the bucket, the new sizes and the root */
 	cr_assert_eq(st->trees_written, 2, "trees_written %lu", st->trees_written);
-	cr_assert_eq(st->objects_read, 2, "objects_read %lu", st->objects_read);
-	cr_assert_eq(st->blobs_written, 1);
-	cr_assert_eq(st->objects_written, 3);
-	cr_assert_eq(st->packs_written, 0, "a 3-object change went to a pack");
+	cr_assert_eq(st->objects_read, 3, "objects_read %lu", st->objects_read);
+	cr_assert_eq(st->blobs_written, 2);
+	cr_assert_eq(st->objects_written, 4);
+	cr_assert_eq(st->packs_written, 0, "a 4-object change went to a pack");
 	av_plist_free(l);
 
 	cr_assert_eq(av_plist_open(&l, s, &tree2), 0);
 	cr_assert_eq(av_plist_count(l, &n), 0);
 	cr_assert_eq(n, 10001);
 	av_plist_free(l);
+}
+
+/* A root without its bucket sizes (written before they were kept) is
+ * counted by reading its buckets; sizes that contradict the root are an
+ * error, not a wrong count. */
+Test(plist, a_root_without_sizes_is_counted_and_bad_sizes_are_refused)
+{
+	git_oid tree = build_list(300, "pkg"), bare, bad, sizes;
+	git_tree *t = NULL;
+	git_treebuilder *tb = NULL;
+	av_plist *l = NULL;
+	size_t n = 0;
+	char text[1024] = "";
+
+	cr_assert_eq(git_tree_lookup(&t, av_store_git(s), &tree), 0);
+	cr_assert_eq(git_treebuilder_new(&tb, av_store_git(s), t), 0);
+	cr_assert_eq(git_treebuilder_remove(tb, "n"), 0);
+	cr_assert_eq(av_store_tree_write(s, &bare, tb), 0);
+	cr_assert_eq(av_plist_open(&l, s, &bare), 0);
+	cr_assert_eq(av_plist_count(l, &n), 0, "%s", av_error_last());
+	cr_assert_eq(n, 300);
+	av_plist_free(l);
+	/* every bucket said empty */
+	for (int i = 0; i < 256; i++)
+		strcat(text, i == 255 ? "0\n" : "0 ");
+	cr_assert_eq(av_store_blob_write(s, &sizes, text, strlen(text)), 0);
+	cr_assert_eq(git_treebuilder_insert(NULL, tb, "n", &sizes, GIT_FILEMODE_BLOB), 0);
+	cr_assert_eq(av_store_tree_write(s, &bad, tb), 0);
+	cr_assert_eq(av_store_flush(s), 0);
+	cr_assert_eq(av_plist_open(&l, s, &bad), 0);
+	cr_assert_eq(av_plist_count(l, &n), AV_EINVALID);
+	cr_assert(strstr(av_error_last(), "bad bucket sizes"), "%s", av_error_last());
+	av_plist_free(l);
+	git_treebuilder_free(tb);
+	git_tree_free(t);
 }

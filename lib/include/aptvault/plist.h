@@ -5,7 +5,9 @@
  * low byte, in hex) each holding entries name_version_arch -> package
  * blob.  Changing one entry rewrites one bucket tree and the root, so an
  * update costs O(n/256 + 256) bytes instead of O(n).  Buckets are read
- * lazily, each at most once per list.
+ * lazily, each at most once per list.  A non-empty root also holds a blob
+ * "n": the 256 bucket sizes, so counting a list reads one small blob, not
+ * every bucket (lists written before it are counted by reading them).
  */
 #ifndef AV_PLIST_H
 #define AV_PLIST_H
@@ -42,17 +44,20 @@ int av_plist_count(av_plist *l, size_t *out);
  * Bucket by bucket, for operations that treat each bucket as a closed
  * world (a name lives in one bucket): diff and merge.
  */
-/* The bucket subtrees of a list (zero: empty bucket); list NULL or zero
- * is the empty list. */
-int av_plist_buckets(av_store *s, const git_oid *list, git_oid out[AV_PLIST_NBUCKETS]);
+/* The bucket subtrees of a list (zero: empty bucket), and with counts
+ * set their sizes; list NULL or zero is the empty list. */
+int av_plist_buckets(av_store *s, const git_oid *list, git_oid out[AV_PLIST_NBUCKETS],
+		     size_t *counts);
 typedef struct av_plist_ent {
 	const char *key;
 	const git_oid *oid;
 } av_plist_ent;
 /* A bucket subtree of n > 0 entries in strictly increasing key order. */
 int av_plist_bucket_write(av_store *s, const av_plist_ent *v, size_t n, git_oid *out);
-/* A list root of bucket subtrees (zero ones are left out). */
-int av_plist_root_write(av_store *s, const git_oid *buckets, git_oid *out);
+/* A list root of bucket subtrees (zero ones are left out) and their
+ * sizes, which must agree (0 for a zero tree). */
+int av_plist_root_write(av_store *s, const git_oid *buckets, const size_t *counts,
+			git_oid *out);
 
 /* FNV-1a of a package name: buckets use its low byte, publishing's
  * chunk boundaries its low bits. */
