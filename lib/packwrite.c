@@ -22,6 +22,7 @@ typedef struct entry {
 } entry;
 
 struct av_packw {
+	int sync;		/* fsync the files and the directory (default) */
 	char *dir;
 	char tmp[4096];
 	int fd;
@@ -110,6 +111,7 @@ int av_packw_new(av_packw **out, const char *pack_dir, size_t count)
 	}
 	w->zlive = 1;
 	w->count = count;
+	w->sync = 1;
 	if ((rc = av_mkdir_p(pack_dir)))
 		goto fail;
 	snprintf(w->tmp, sizeof(w->tmp), "%s/tmp_pack_XXXXXX", pack_dir);
@@ -265,13 +267,13 @@ int av_packw_finish(av_packw *w)
 	EVP_DigestFinal_ex(w->sha1, sum, &slen);
 	if ((rc = put(w, sum, GIT_OID_RAWSZ)) || (rc = drain(w)))
 		return rc;
-	if (fsync(w->fd) < 0)
+	if (w->sync && fsync(w->fd) < 0)
 		return av_error_set_errno(AV_EIO, errno, "cannot sync pack '%s'", w->tmp);
 	if ((rc = build_index(w, sum, &idx)))
 		goto done;
 	snprintf(idxtmp, sizeof(idxtmp), "%s.idx", w->tmp);
 	fd = open(idxtmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0444);
-	if (fd < 0 || write_all(fd, idx.ptr, idx.len) < 0 || fsync(fd) < 0) {
+	if (fd < 0 || write_all(fd, idx.ptr, idx.len) < 0 || (w->sync && fsync(fd) < 0)) {
 		rc = av_error_set_errno(AV_EIO, errno, "cannot write pack index '%s'", idxtmp);
 		unlink(idxtmp);
 		goto done;
@@ -292,7 +294,7 @@ int av_packw_finish(av_packw *w)
 		unlink(idxtmp);
 		goto done;
 	}
-	rc = av_fsync_dir(w->dir);
+	rc = w->sync ? av_fsync_dir(w->dir) : 0;
 done:
 	if (fd >= 0)
 		close(fd);
@@ -316,4 +318,9 @@ void av_packw_free(av_packw *w)
 	free(w->e);
 	free(w->dir);
 	free(w);
+}
+
+void av_packw_nosync(av_packw *w)
+{
+	w->sync = 0;
 }

@@ -21,6 +21,8 @@ typedef struct av_packw av_packw;
 int av_packw_new(av_packw **out, const char *pack_dir, size_t count);
 int av_packw_add(av_packw *w, const git_oid *oid, git_object_t type,
 		 const void *data, size_t len);
+/* Leave syncing to the caller (a syncfs before any ref names the pack). */
+void av_packw_nosync(av_packw *w);
 /* Write the trailer and the index, sync, rename into place. */
 int av_packw_finish(av_packw *w);
 /* Removes the temporary files of an unfinished pack. */

@@ -3067,6 +3067,9 @@ peeked_done:
 			goto done;
 	/* The new chunks go to disk now: their blobs leave memory, and the
 	 * files are made from the chunks' own buffers. */
+	/* Objects are made durable by the generation's syncfs below (I6:
+	 * before the ref moves), not by an fsync each. */
+	av_store_defer_sync(c->store, 1);
 	if ((rc = state_chunks(c->store, p.old, &p.old_chunks)) || (rc = other_chunks(&p)) ||
 	    (rc = build_chunks(&p)) ||
 	    (rc = av_store_flush(c->store)))
@@ -3104,8 +3107,10 @@ peeked_done:
 		if ((rc = stage_write(&p, MARKER, hex, GIT_OID_HEXSZ + 1)))
 			goto fail_stage;
 	}
-	if ((rc = av_store_flush(c->store)) || (rc = sync_dir(p.stage.ptr)))
+	if ((rc = av_store_flush(c->store)) || (rc = sync_dir(p.stage.ptr)) ||
+	    (rc = av_store_settle(c->store, p.stage.ptr)))
 		goto fail_stage;
+	av_store_defer_sync(c->store, 0);
 	if ((rc = go_live(&p, &had_live)))
 		goto fail_stage;
 	live_switched = 1;
@@ -3154,6 +3159,7 @@ fail_stage:
 	if (!live_switched && p.stage.len)
 		av_remove_tree(p.stage.ptr);
 done:
+	av_store_defer_sync(c->store, 0);
 	{
 		int e = av_error_code();
 		char keep[1024];

@@ -35,12 +35,15 @@ struct av_store {
 	git_odb *odb;
 	git_odb_backend *mempack;	/* owned by odb */
 	git_odb_backend *loose;		/* owned by us */
+	git_odb_backend *loose_nosync;	/* the same without fsync, when deferring */
 	git_oid *pending;		/* oids written since the last flush */
 	size_t npending, apending;
 	size_t buffered;		/* blob bytes since the last flush */
 	av_store_stats stats;
 	size_t history_limit;
 	struct tree_size *sizes;	/* entry counts of trees written (open addressing) */
+	int defer;			/* flushes skip fsync (av_store_defer_sync) */
+	int deferred;			/* and some did: av_store_settle owes a sync */
 	size_t nsizes, asizes;
 };
 
@@ -179,6 +182,8 @@ void av_store_free(av_store *s)
 		return;
 	if (s->loose)
 		s->loose->free(s->loose);
+	if (s->loose_nosync)
+		s->loose_nosync->free(s->loose_nosync);
 	git_odb_free(s->odb);
 	git_repository_free(s->repo);
 	free(s->pending);
@@ -484,14 +489,37 @@ static void count_written(av_store *s, git_object_t type)
 		s->stats.commits_written++;
 }
 
+static int flush_loose_objects(av_store *s, size_t n, git_odb_backend *to);
+
 static int flush_loose(av_store *s, size_t n)
+{
+	char path[4096];
+	int err, rc;
+
+	if (!s->defer)
+		return flush_loose_objects(s, n, s->loose);
+	/* deferred: a loose backend that does not fsync, and libgit2's global
+	 * "fsync the gitdir" off meanwhile (it overrides the backend's own
+	 * setting; nothing else writes through libgit2 during a flush) */
+	if (!s->loose_nosync) {
+		snprintf(path, sizeof(path), "%s/objects", s->dbdir);
+		if ((err = git_odb_backend_loose(&s->loose_nosync, path, Z_BEST_SPEED, 0, 0, 0)) < 0)
+			return av_error_from_git(err, "cannot open the object store");
+	}
+	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 0);
+	rc = flush_loose_objects(s, n, s->loose_nosync);
+	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
+	return rc;
+}
+
+static int flush_loose_objects(av_store *s, size_t n, git_odb_backend *to)
 {
 	for (size_t i = 0; i < n; i++) {
 		git_odb_object *obj = NULL;
 		int err = git_odb_read(&obj, s->odb, &s->pending[i]);
 
 		if (err >= 0)
-			err = s->loose->write(s->loose, &s->pending[i],
+			err = to->write(to, &s->pending[i],
 					      git_odb_object_data(obj),
 					      git_odb_object_size(obj),
 					      git_odb_object_type(obj));
@@ -516,6 +544,8 @@ static int flush_pack(av_store *s, size_t n)
 	snprintf(dir, sizeof(dir), "%s/objects/pack", s->dbdir);
 	if (!(types = av_calloc(n, sizeof(*types))) || (rc = av_packw_new(&w, dir, n)))
 		goto done;
+	if (s->defer)
+		av_packw_nosync(w);
 	/* pending_new_objects() sorted them: the order the index wants. */
 	for (size_t i = 0; i < n && !rc; i++) {
 		void *data = NULL;
@@ -559,10 +589,36 @@ int av_store_flush(av_store *s)
 	rc = n <= LOOSE_MAX ? flush_loose(s, n) : flush_pack(s, n);
 	if (rc)
 		return rc;
+	s->deferred |= s->defer;
 	s->npending = 0;
 	s->buffered = 0;
 	git_mempack_reset(s->mempack);
 	return 0;
+}
+
+void av_store_defer_sync(av_store *s, int on)
+{
+	s->defer = on;
+}
+
+int av_store_settle(av_store *s, const char *synced)
+{
+	struct stat a, b;
+	int fd, rc = 0;
+
+	if (!s->deferred)
+		return 0;
+	/* syncfs(synced) covered db/ when they share a filesystem */
+	if (stat(s->dbdir, &a) || stat(synced, &b) || a.st_dev != b.st_dev) {
+		if ((fd = open(s->dbdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+		    syncfs(fd) < 0)
+			rc = av_error_set_errno(AV_EIO, errno, "cannot sync '%s'", s->dbdir);
+		if (fd >= 0)
+			close(fd);
+	}
+	if (!rc)
+		s->deferred = 0;
+	return rc;
 }
 
 size_t av_store_buffered(const av_store *s)

@@ -1089,3 +1089,45 @@ Test(store, a_reader_reports_a_damaged_packed_blob)
 	av_buf_dispose(&got);
 	av_store_free(s);
 }
+
+/* Deferred durability: loose objects and a pack flushed while deferring
+ * are whole and readable from another handle; settling after a syncfs of
+ * the root's filesystem owes nothing more. */
+Test(store, deferred_flushes_write_whole_objects_and_settle)
+{
+	av_store *s = open_store();
+	git_oid few[3], many[40];
+	char text[64];
+
+	av_store_defer_sync(s, 1);
+	for (int i = 0; i < 3; i++) {
+		snprintf(text, sizeof(text), "loose %d\n", i);
+		few[i] = put_blob(s, text);
+	}
+	cr_assert_eq(av_store_flush(s), 0, "%s", av_error_last());
+	for (int i = 0; i < 40; i++) {
+		snprintf(text, sizeof(text), "packed %d\n", i);
+		many[i] = put_blob(s, text);
+	}
+	cr_assert_eq(av_store_flush(s), 0, "%s", av_error_last());
+	cr_assert_eq(av_store_stats_get(s)->packs_written, 1);
+	cr_assert_eq(av_store_settle(s, root), 0, "%s", av_error_last());
+	av_store_defer_sync(s, 0);
+	av_store_free(s);
+	for (int i = 0; i < 3; i++) {
+		char *got = read_fresh(&few[i]);
+		snprintf(text, sizeof(text), "loose %d\n", i);
+		cr_assert_not_null(got);
+		cr_assert_str_eq(got, text);
+		free(got);
+	}
+	for (int i = 0; i < 40; i++) {
+		char *got = read_fresh(&many[i]);
+		snprintf(text, sizeof(text), "packed %d\n", i);
+		cr_assert_not_null(got);
+		cr_assert_str_eq(got, text);
+		free(got);
+	}
+	cr_assert_eq(fx_sh("git --git-dir='%s/db' verify-pack '%s'/db/objects/pack/*.idx",
+			   root, root), 0);
+}

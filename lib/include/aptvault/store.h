@@ -76,6 +76,16 @@ int av_store_commit_read(av_store *s, git_commit **out, const git_oid *oid);
 size_t av_store_buffered(const av_store *s);
 /* Write every buffered object durably (I6).  Cheap when none. */
 int av_store_flush(av_store *s);
+/*
+ * Deferred durability, for a command that syncs a whole filesystem anyway
+ * (publish syncs its new generation before the switch): while on, flushes
+ * write objects without an fsync each.  av_store_settle(s, synced), called
+ * after a syncfs of synced's filesystem and before any ref names the
+ * objects, makes them durable: nothing more when that filesystem holds
+ * db/, else a syncfs of db/'s.  I6 holds as long as no ref moves between.
+ */
+void av_store_defer_sync(av_store *s, int on);
+int av_store_settle(av_store *s, const char *synced);
 /* Drop buffered objects (a failed command). */
 void av_store_discard(av_store *s);
 
