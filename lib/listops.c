@@ -144,33 +144,30 @@ static int pair_cmp(const void *pa, const void *pb)
 static int bucket_delta(av_store *s, const git_oid *ta, const git_oid *tb, refs *ra,
 			refs *rb)
 {
-	git_tree *a = NULL, *b = NULL;
-	size_t ia = 0, ib = 0, na = 0, nb = 0;
+	av_rawtree a = { AV_BUF_INIT, NULL, 0, 0 }, b = { AV_BUF_INIT, NULL, 0, 0 };
+	size_t ia = 0, ib = 0;
 	int rc = 0;
 
-	if (!git_oid_is_zero(ta) && (rc = av_store_tree_read(s, &a, ta)))
-		return rc;
-	if (!git_oid_is_zero(tb) && (rc = av_store_tree_read(s, &b, tb)))
+	if (!git_oid_is_zero(ta) && (rc = av_store_tree_raw(s, ta, &a)))
 		goto done;
-	na = a ? git_tree_entrycount(a) : 0;
-	nb = b ? git_tree_entrycount(b) : 0;
-	while (!rc && (ia < na || ib < nb)) {
-		const git_tree_entry *ea = ia < na ? git_tree_entry_byindex(a, ia) : NULL;
-		const git_tree_entry *eb = ib < nb ? git_tree_entry_byindex(b, ib) : NULL;
-		int c = !ea ? 1 : !eb ? -1 : strcmp(git_tree_entry_name(ea),
-						       git_tree_entry_name(eb));
+	if (!git_oid_is_zero(tb) && (rc = av_store_tree_raw(s, tb, &b)))
+		goto done;
+	while (!rc && (ia < a.n || ib < b.n)) {
+		const av_rawent *ea = ia < a.n ? &a.e[ia] : NULL;
+		const av_rawent *eb = ib < b.n ? &b.e[ib] : NULL;
+		int c = !ea ? 1 : !eb ? -1 : strcmp(ea->name, eb->name);
 
-		if (c == 0 && !git_oid_cmp(git_tree_entry_id(ea), git_tree_entry_id(eb))) {
+		if (c == 0 && !git_oid_cmp(ea->oid, eb->oid)) {
 			ia++;
 			ib++;
 			continue;
 		}
 		if (c <= 0) {
-			rc = refs_add(ra, git_tree_entry_name(ea), git_tree_entry_id(ea));
+			rc = refs_add(ra, ea->name, ea->oid);
 			ia++;
 		}
 		if (c >= 0 && !rc) {
-			rc = refs_add(rb, git_tree_entry_name(eb), git_tree_entry_id(eb));
+			rc = refs_add(rb, eb->name, eb->oid);
 			ib++;
 		}
 	}
@@ -179,8 +176,8 @@ static int bucket_delta(av_store *s, const git_oid *ta, const git_oid *tb, refs 
 	if (!rc && rb->n)
 		qsort(rb->v, rb->n, sizeof(*rb->v), ref_cmp);
 done:
-	git_tree_free(a);
-	git_tree_free(b);
+	av_rawtree_dispose(&a);
+	av_rawtree_dispose(&b);
 	return rc;
 }
 
@@ -491,7 +488,7 @@ typedef struct span_name {
 } span_name;
 
 typedef struct pair_ctx {
-	git_tree *r;
+	const av_rawtree *r;
 	const span_name *touched;
 	size_t ntouched;
 } pair_ctx;
@@ -519,11 +516,10 @@ static int pair_more_after(end_query *q, int *out)
 	refs last = { 0 };
 	int rc = 0;
 
-	for (size_t i = 0; i < git_tree_entrycount(c->r) && !rc; i++) {
-		const git_tree_entry *e = git_tree_entry_byindex(c->r, i);
+	for (size_t i = 0; i < c->r->n && !rc; i++) {
 		refs one = { 0 };
 
-		if (!(rc = refs_add(&one, git_tree_entry_name(e), git_tree_entry_id(e))) &&
+		if (!(rc = refs_add(&one, c->r->e[i].name, c->r->e[i].oid)) &&
 		    (!last.n || ref_cmp(&one.v[0], &last.v[0]) > 0)) {
 			refs_dispose(&last);
 			last = one;
@@ -540,7 +536,7 @@ static int pair_more_after(end_query *q, int *out)
 static int merge_pair(av_store *s, const git_oid *const *t, merge_src *rsrc, av_merge_mode mode,
 		      int bucket, git_oid *out, size_t *count)
 {
-	git_tree *a = NULL, *b = NULL;
+	av_rawtree a = { AV_BUF_INIT, NULL, 0, 0 }, b = { AV_BUF_INIT, NULL, 0, 0 };
 	span_name touched[PAIR_MAX_TOUCHED];
 	size_t na, nb, nt = 0, ia = 0, ib = 0, nres = 0, m = 0, k = 0;
 	refs la = { 0 }, rb = { 0 };
@@ -550,19 +546,19 @@ static int merge_pair(av_store *s, const git_oid *const *t, merge_src *rsrc, av_
 	end_query q = { s, rsrc, bucket, pair_more_after, &ctx };
 	int rc;
 
-	if ((rc = av_store_tree_read(s, &a, t[0])) || (rc = av_store_tree_read(s, &b, t[1])))
+	if ((rc = av_store_tree_raw(s, t[0], &a)) || (rc = av_store_tree_raw(s, t[1], &b)))
 		goto done;
-	na = git_tree_entrycount(a);
-	nb = git_tree_entrycount(b);
+	na = a.n;
+	nb = b.n;
 	/* the names with an entry that is not on both sides alike */
 	while (ia < na || ib < nb) {
-		const git_tree_entry *ea = ia < na ? git_tree_entry_byindex(a, ia) : NULL;
-		const git_tree_entry *eb = ib < nb ? git_tree_entry_byindex(b, ib) : NULL;
-		int c = !ea ? 1 : !eb ? -1 : strcmp(git_tree_entry_name(ea), git_tree_entry_name(eb));
-		const git_tree_entry *odd = NULL;
+		const av_rawent *ea = ia < na ? &a.e[ia] : NULL;
+		const av_rawent *eb = ib < nb ? &b.e[ib] : NULL;
+		int c = !ea ? 1 : !eb ? -1 : strcmp(ea->name, eb->name);
+		const av_rawent *odd = NULL;
 
 		if (c == 0) {
-			if (git_oid_cmp(git_tree_entry_id(ea), git_tree_entry_id(eb)))
+			if (git_oid_cmp(ea->oid, eb->oid))
 				odd = ea;
 			ia++;
 			ib++;
@@ -573,32 +569,28 @@ static int merge_pair(av_store *s, const git_oid *const *t, merge_src *rsrc, av_
 			odd = eb;
 			ib++;
 		}
-		if (odd && !is_touched(touched, nt, key_name(git_tree_entry_name(odd)))) {
+		if (odd && !is_touched(touched, nt, key_name(odd->name))) {
 			if (nt == PAIR_MAX_TOUCHED) {
 				rc = 1;
 				goto done;
 			}
-			touched[nt++] = key_name(git_tree_entry_name(odd));
+			touched[nt++] = key_name(odd->name);
 		}
 	}
 	/* their refs on each side, through aptly's merge */
-	for (size_t i = 0; i < na && !rc; i++) {
-		const git_tree_entry *e = git_tree_entry_byindex(a, i);
-		if (is_touched(touched, nt, key_name(git_tree_entry_name(e))))
-			rc = refs_add(&la, git_tree_entry_name(e), git_tree_entry_id(e));
-	}
-	for (size_t i = 0; i < nb && !rc; i++) {
-		const git_tree_entry *e = git_tree_entry_byindex(b, i);
-		if (is_touched(touched, nt, key_name(git_tree_entry_name(e))))
-			rc = refs_add(&rb, git_tree_entry_name(e), git_tree_entry_id(e));
-	}
+	for (size_t i = 0; i < na && !rc; i++)
+		if (is_touched(touched, nt, key_name(a.e[i].name)))
+			rc = refs_add(&la, a.e[i].name, a.e[i].oid);
+	for (size_t i = 0; i < nb && !rc; i++)
+		if (is_touched(touched, nt, key_name(b.e[i].name)))
+			rc = refs_add(&rb, b.e[i].name, b.e[i].oid);
 	if (rc)
 		goto done;
 	if (la.n)
 		qsort(la.v, la.n, sizeof(*la.v), ref_cmp);
 	if (rb.n)
 		qsort(rb.v, rb.n, sizeof(*rb.v), ref_cmp);
-	ctx = (pair_ctx){ b, touched, nt };
+	ctx = (pair_ctx){ &b, touched, nt };
 	if (!(pl = ref_ptrs(&la)) || !(pr = ref_ptrs(&rb))) {
 		rc = AV_ERROR;
 		goto done;
@@ -627,22 +619,22 @@ static int merge_pair(av_store *s, const git_oid *const *t, merge_src *rsrc, av_
 		goto done;
 	}
 	for (size_t i = 0; i <= na; i++) {
-		const git_tree_entry *e = NULL;
+		const av_rawent *e = NULL;
 
 		if (i < na) {
-			e = git_tree_entry_byindex(a, i);
-			if (is_touched(touched, nt, key_name(git_tree_entry_name(e))))
+			e = &a.e[i];
+			if (is_touched(touched, nt, key_name(e->name)))
 				continue;
 		}
-		while (k < nres && (!e || strcmp(res[k]->key, git_tree_entry_name(e)) < 0)) {
+		while (k < nres && (!e || strcmp(res[k]->key, e->name) < 0)) {
 			if (m && !strcmp(ents[m - 1].key, res[k]->key))
 				m--;	/* one key twice (never expected): the later */
 			ents[m].key = res[k]->key;
 			ents[m++].oid = &res[k++]->oid;
 		}
 		if (e) {
-			ents[m].key = git_tree_entry_name(e);
-			ents[m++].oid = git_tree_entry_id(e);
+			ents[m].key = e->name;
+			ents[m++].oid = e->oid;
 		}
 	}
 	if (m)
@@ -657,8 +649,8 @@ done:
 	free(pr);
 	refs_dispose(&la);
 	refs_dispose(&rb);
-	git_tree_free(a);
-	git_tree_free(b);
+	av_rawtree_dispose(&a);
+	av_rawtree_dispose(&b);
 	return rc;
 }
 

@@ -42,6 +42,7 @@ struct av_store {
 	av_store_stats stats;
 	size_t history_limit;
 	struct tree_size *sizes;	/* entry counts of trees written (open addressing) */
+	av_packr *packs;		/* for av_store_tree_raw; reopened after a pack */
 	int defer;			/* flushes skip fsync (av_store_defer_sync) */
 	int deferred;			/* and some did: av_store_settle owes a sync */
 	size_t nsizes, asizes;
@@ -188,6 +189,7 @@ void av_store_free(av_store *s)
 	git_repository_free(s->repo);
 	free(s->pending);
 	free(s->sizes);
+	av_packr_free(s->packs);
 	free(s->dbdir);
 	free(s->root);
 	free(s);
@@ -417,6 +419,63 @@ int av_store_tree_read(av_store *s, git_tree **out, const git_oid *oid)
 	return 0;
 }
 
+void av_rawtree_dispose(av_rawtree *t)
+{
+	av_buf_dispose(&t->data);
+	free(t->e);
+	memset(t, 0, sizeof(*t));
+}
+
+int av_store_tree_raw(av_store *s, const git_oid *oid, av_rawtree *out)
+{
+	char hex[GIT_OID_HEXSZ + 1], path[4096];
+	git_object_t type = GIT_OBJECT_INVALID;
+	const char *p, *end;
+	int rc, err;
+
+	av_buf_clear(&out->data);
+	out->n = 0;
+	s->stats.objects_read++;
+	if (!s->packs) {
+		snprintf(path, sizeof(path), "%s/objects/pack", s->dbdir);
+		if ((rc = av_packr_open(&s->packs, path)))
+			return rc;
+	}
+	rc = av_packr_read(s->packs, oid, &out->data, &type);
+	if (rc == AV_ENOTFOUND) {	/* buffered, loose, or a delta */
+		git_odb_object *obj = NULL;
+
+		if ((err = git_odb_read(&obj, s->odb, oid)) < 0)
+			return av_error_from_git(err, git_oid_tostr(hex, sizeof(hex), oid));
+		type = git_odb_object_type(obj);
+		rc = av_buf_put(&out->data, git_odb_object_data(obj), git_odb_object_size(obj));
+		git_odb_object_free(obj);
+	}
+	if (rc)
+		return rc;
+	if (type != GIT_OBJECT_TREE)
+		return av_error_set(AV_EINVALID, "object %s is not a tree",
+				    git_oid_tostr(hex, sizeof(hex), oid));
+	/* "MODE NAME\0" and 20 bytes, again and again */
+	p = out->data.ptr;
+	end = p + out->data.len;
+	while (p < end) {
+		const char *sp = memchr(p, ' ', (size_t)(end - p)), *nul;
+
+		if (!sp || !(nul = memchr(sp, '\0', (size_t)(end - sp))) ||
+		    (size_t)(end - nul) < 1 + GIT_OID_RAWSZ || nul == sp + 1)
+			return av_error_set(AV_EINVALID, "tree %s is damaged",
+					    git_oid_tostr(hex, sizeof(hex), oid));
+		if ((rc = av_array_grow((void **)&out->e, &out->alloc, out->n + 1,
+					sizeof(*out->e))))
+			return rc;
+		out->e[out->n++] = (av_rawent){ sp + 1, (const git_oid *)(nul + 1), *p == '4' };
+		p = nul + 1 + GIT_OID_RAWSZ;
+	}
+	av_store_note_entries(s, oid, out->n);
+	return 0;
+}
+
 int av_store_commit_read(av_store *s, git_commit **out, const git_oid *oid)
 {
 	int err = git_commit_lookup(out, s->repo, oid);
@@ -569,6 +628,8 @@ static int flush_pack(av_store *s, size_t n)
 	if ((rc = av_packw_finish(w)))
 		goto done;
 	git_odb_refresh(s->odb);
+	av_packr_free(s->packs);	/* it does not know the new pack */
+	s->packs = NULL;
 	for (size_t i = 0; i < n; i++)
 		count_written(s, types[i]);
 	s->stats.packs_written++;

@@ -1131,3 +1131,44 @@ Test(store, deferred_flushes_write_whole_objects_and_settle)
 	cr_assert_eq(fx_sh("git --git-dir='%s/db' verify-pack '%s'/db/objects/pack/*.idx",
 			   root, root), 0);
 }
+
+/* Raw tree reads give libgit2's entries, from the write buffer, loose
+ * objects and packs alike, and refuse what is not a tree. */
+Test(store, raw_tree_reads_match_libgit2_wherever_the_tree_is)
+{
+	av_store *s = open_store();
+	git_treebuilder *tb = NULL;
+	git_oid blobs[20], tree, sub;
+	av_rawtree raw = { AV_BUF_INIT, NULL, 0, 0 };
+	git_tree *t = NULL;
+	char name[32];
+
+	cr_assert_eq(git_treebuilder_new(&tb, av_store_git(s), NULL), 0);
+	for (int i = 0; i < 20; i++) {
+		snprintf(name, sizeof(name), "entry-%02d\n", i);
+		blobs[i] = put_blob(s, name);
+		name[8] = '\0';
+		cr_assert_eq(git_treebuilder_insert(NULL, tb, name, &blobs[i], GIT_FILEMODE_BLOB), 0);
+	}
+	cr_assert_eq(av_store_tree_write(s, &sub, tb), 0);
+	cr_assert_eq(git_treebuilder_insert(NULL, tb, "zz", &sub, GIT_FILEMODE_TREE), 0);
+	cr_assert_eq(av_store_tree_write(s, &tree, tb), 0);
+	git_treebuilder_free(tb);
+	for (int round = 0; round < 2; round++) {	/* buffered, then packed */
+		cr_assert_eq(av_store_tree_raw(s, &tree, &raw), 0, "%s", av_error_last());
+		cr_assert_eq(git_tree_lookup(&t, av_store_git(s), &tree), 0);
+		cr_assert_eq(raw.n, git_tree_entrycount(t));
+		for (size_t i = 0; i < raw.n; i++) {
+			const git_tree_entry *e = git_tree_entry_byindex(t, i);
+			cr_assert_str_eq(raw.e[i].name, git_tree_entry_name(e));
+			cr_assert(git_oid_equal(raw.e[i].oid, git_tree_entry_id(e)));
+			cr_assert_eq(raw.e[i].is_tree, git_tree_entry_type(e) == GIT_OBJECT_TREE);
+		}
+		git_tree_free(t);
+		cr_assert_eq(av_store_flush(s), 0, "%s", av_error_last());
+	}
+	cr_assert_eq(av_store_tree_raw(s, &blobs[0], &raw), AV_EINVALID);
+	cr_assert(strstr(av_error_last(), "not a tree"), "%s", av_error_last());
+	av_rawtree_dispose(&raw);
+	av_store_free(s);
+}

@@ -60,6 +60,21 @@ int av_store_reader_blob(av_store_reader *r, av_buf *out, const git_oid *oid);
 unsigned long av_store_reader_reads(const av_store_reader *r);
 void av_store_reader_free(av_store_reader *r);
 int av_store_tree_read(av_store *s, git_tree **out, const git_oid *oid);
+/* A tree's entries straight from its bytes, for walks over hundreds of
+ * trees (no object cache, no allocation per entry): names and ids point
+ * into data.  Reuse one for many reads; dispose once. */
+typedef struct av_rawent {
+	const char *name;
+	const git_oid *oid;
+	int is_tree;
+} av_rawent;
+typedef struct av_rawtree {
+	av_buf data;
+	av_rawent *e;
+	size_t n, alloc;
+} av_rawtree;
+int av_store_tree_raw(av_store *s, const git_oid *oid, av_rawtree *out);
+void av_rawtree_dispose(av_rawtree *t);
 int av_store_tree_write(av_store *s, git_oid *out, git_treebuilder *tb);
 /* A tree already in git's format: entries sorted as git sorts them, each
  * "MODE NAME\0" and the 20-byte id.  The caller vouches for the format. */
