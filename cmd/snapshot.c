@@ -488,7 +488,7 @@ static int filter_fn(av_ctx *ctx, av_state *const *src, size_t n, git_oid *out, 
 	    !(rc = av_deps_filter(set, f->q, f->with_deps, NULL, &f->d->o, res)))
 		rc = av_pkgset_write(ctx->store, res, out);
 	av_pkgset_free(res);
-	av_pkgset_free(set);
+	CLI_FREE_AT_EXIT(av_pkgset_free, set);
 	return rc;
 }
 
@@ -569,8 +569,8 @@ static int pull_compute(av_ctx *ctx, const av_state *dst_st, const av_state *src
 		rc = print_change(j->c, j->dry_run ? "would add" : "adding", added);
 	av_pkgset_free(removed);
 	av_pkgset_free(added);
-	av_pkgset_free(src);
-	av_pkgset_free(dst);
+	CLI_FREE_AT_EXIT(av_pkgset_free, src);
+	CLI_FREE_AT_EXIT(av_pkgset_free, dst);
 	return rc;
 }
 
@@ -707,8 +707,8 @@ static int cmd_verify(cli *c, int argc, char **argv)
 			    &d.o, print_missing, &m);
 done:
 	for (int i = 0; sets && i < argc; i++)
-		av_pkgset_free(sets[i]);
-	free(sets);
+		CLI_FREE_AT_EXIT(av_pkgset_free, sets[i]);
+	CLI_FREE_AT_EXIT(free, sets);
 	cli_dep_opts_dispose(&d);
 	if (rc) {
 		cJSON_Delete(m.arr);

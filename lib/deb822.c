@@ -164,10 +164,11 @@ done:
 
 static size_t stanza_find(const av_stanza *s, const char *name)
 {
+	int first = name[0] | 0x20;	/* names are ASCII */
 	size_t i;
 
 	for (i = 0; i < s->count; i++)
-		if (!strcasecmp(s->fields[i].name, name))
+		if ((s->fields[i].name[0] | 0x20) == first && !strcasecmp(s->fields[i].name, name))
 			break;
 	return i;
 }

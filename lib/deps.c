@@ -2045,15 +2045,27 @@ static int resolve_rounds(resolver *r, const archlist *archs, const av_dep_opts 
 	return rc;
 }
 
-static int filter_core(const av_pkgset *src, pick_fn pick, void *pp, int with_deps,
-		       const av_pkgset *have, const av_dep_opts *o, const archlist *archs,
-		       av_pkgset *result)
+static int filter_core(const av_pkgset *src, pick_fn pick, void *pp, const char *const *names,
+		       size_t nnames, int with_deps, const av_pkgset *have, const av_dep_opts *o,
+		       const archlist *archs, av_pkgset *result)
 {
 	resolver r = { .src = src, .from = { result, have }, .result = result,
 		       .flags = policy_flags(o), .all_variants = o->follow_all_variants };
 	int rc = 0;
 
-	for (size_t i = 0; i < src->n && !rc; i++)
+	if (names) {	/* only packages of these names can match */
+		if ((rc = index_ensure(src)))
+			return rc;
+		for (size_t k = 0; k < nnames && !rc; k++) {
+			const vec *vc = smap_get(&src->byname, names[k]);
+
+			for (size_t i = 0; vc && i < vc->n && !rc; i++)
+				if (pick(vc->v[i]->pkg, pp) &&
+				    (rc = set_insert(result, vc->v[i], 1)) > 0)
+					rc = 0;
+		}
+	}
+	for (size_t i = 0; !names && i < src->n && !rc; i++)
 		if (pick(src->v[i]->pkg, pp) &&
 		    (rc = set_insert(result, src->v[i], 1)) > 0)
 			rc = 0;
@@ -2113,16 +2125,21 @@ int av_deps_filter(const av_pkgset *src, const av_query *q, int with_deps,
 	av_dep_opts none = { 0 };
 	av_pkgset *result = NULL;
 	archlist archs = { 0 };
+	const char **names = NULL;
+	size_t nnames = 0;
 	int rc;
 
 	o = o ? o : &none;
-	if ((with_deps && (rc = archs_resolve(&archs, o, src, 0))) ||
+	if ((q && (rc = av_query_names(q, &names, &nnames)) < 0) ||
+	    (with_deps && (rc = archs_resolve(&archs, o, src, 0))) ||
 	    (rc = av_pkgset_new(&result)) ||
-	    (rc = filter_core(src, pick_query, (void *)q, with_deps, have, o, &archs, result)))
+	    (rc = filter_core(src, pick_query, (void *)q, names, nnames, with_deps, have, o,
+			      &archs, result)))
 		goto done;
 	rc = set_move_into(out, result);
 done:
 	av_pkgset_free(result);
+	free(names);
 	free(archs.v);
 	return rc;
 }
@@ -2269,7 +2286,7 @@ int av_deps_pull(const av_pkgset *dst, const av_pkgset *src, const av_query *con
 
 	if ((rc = archs_resolve(&archs, &o->deps, dst, 0)) ||
 	    (rc = av_pkgset_new(&result)) || (rc = av_pkgset_new(&pl.pulled)) ||
-	    (rc = filter_core(src, pick_pull, &pp, !o->no_deps, dst, &o->deps, &archs,
+	    (rc = filter_core(src, pick_pull, &pp, NULL, 0, !o->no_deps, dst, &o->deps, &archs,
 			      result)) ||
 	    (rc = set_copy_into(out, dst, 1)) || (rc = pull_apply(&pl, result, o)) ||
 	    (rc = set_diff(added, out, dst)))

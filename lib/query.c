@@ -945,6 +945,59 @@ static int match_dep(const av_query *q, const av_pkg *p)
 	return provides_match(q, p);
 }
 
+static int names_of(const av_query *q, const char ***v, size_t *n, size_t *alloc)
+{
+	const char *name = NULL;
+	int rc;
+
+	switch (q->kind) {
+	case Q_OR:
+		for (size_t i = 0; i < q->nkids; i++)
+			if ((rc = names_of(q->kids[i], v, n, alloc)) <= 0)
+				return rc;
+		return 1;
+	case Q_AND:	/* the first part that names its packages bounds the rest */
+		for (size_t i = 0; i < q->nkids; i++) {
+			size_t at = *n;
+
+			if ((rc = names_of(q->kids[i], v, n, alloc)))
+				return rc;
+			*n = at;
+		}
+		return 0;
+	case Q_FIELD:
+		if (q->field == F_NAME && q->op == OP_EQ)
+			name = q->value;
+		break;
+	case Q_REF:
+		name = q->name;
+		break;
+	default:
+		break;
+	}
+	if (!name)
+		return 0;
+	if (av_array_grow((void **)v, alloc, *n + 1, sizeof(**v)))
+		return AV_ERROR;
+	(*v)[(*n)++] = name;
+	return 1;
+}
+
+int av_query_names(const av_query *q, const char ***out, size_t *n)
+{
+	size_t alloc = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = names_of(q, out, n, &alloc)) <= 0) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
 int av_query_match(const av_query *q, const av_pkg *p)
 {
 	switch (q->kind) {

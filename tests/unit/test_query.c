@@ -919,3 +919,37 @@ Test(query, matching_sixty_thousand_packages_is_fast)
 		av_pkg_free(many[i]);
 	free(many);
 }
+
+/* The names a query spells out, which filter looks up instead of testing
+ * every package; anything that could match another name gives none. */
+static void names_are(const char *text, int want, const char *joined)
+{
+	av_query *q = NULL;
+	const char **v = NULL;
+	size_t n = 0;
+	char got[256] = "";
+
+	cr_assert_eq(av_query_parse(&q, text), 0, "%s: %s", text, av_error_last());
+	cr_assert_eq(av_query_names(q, &v, &n), want, "%s", text);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			strcat(got, " ");
+		strcat(got, v[i]);
+	}
+	cr_assert_str_eq(got, joined, "%s", text);
+	free(v);
+	av_query_free(q);
+}
+
+Test(query, names_spelled_out_by_a_query)
+{
+	names_are("Name (= a) | Name (= b)", 1, "a b");
+	names_are("a_1.0_amd64 | Name (= b)", 1, "a b");
+	names_are("Name (= a), Priority (optional)", 1, "a");
+	names_are("Priority (optional), (Name (= a) | Name (= c))", 1, "a c");
+	names_are("hello", 0, "");		/* also its providers */
+	names_are("Name (= a) | Priority (optional)", 0, "");
+	names_are("!Name (= a)", 0, "");
+	names_are("Name (% a*)", 0, "");
+	names_are("Name (>> a)", 0, "");
+}

@@ -34,6 +34,12 @@ int av_query_parse_argv(av_query **out, int argc, char *const argv[]);
 int av_query_load(av_buf *out, const char *arg);
 /* 1 if the package matches, 0 if not. */
 int av_query_match(const av_query *q, const av_pkg *p);
+/* When q can only match packages of names it spells out ("Name (= x)"
+ * terms and name_version_arch references, joined by '|', or bounding a
+ * ','): 1 and those names in *out (borrowed from q; free the array),
+ * so a caller can look them up instead of testing every package; 0 when
+ * not; <0 on error. */
+int av_query_names(const av_query *q, const char ***out, size_t *n);
 void av_query_free(av_query *q);
 
 #endif
