@@ -678,16 +678,12 @@ int av_deb822_parse_canonical(av_stanza **out, const char *data, size_t len)
 	const av_deb822_limits *lim = &av_deb822_default_limits;
 	av_stanza *s = NULL;
 	char *b, *p, *end;
-	size_t nf = 1;
+	size_t nf;
 
 	*out = NULL;
 	if (!len || len > lim->max_stanza || data[len - 1] != '\n' || memchr(data, '\r', len))
 		return 0;
-	/* at most one field per line */
-	for (const char *q = data; (q = memchr(q, '\n', len - (size_t)(q - data))); q++)
-		nf++;
-	if (nf > lim->max_fields + 1)
-		nf = lim->max_fields + 1;
+	nf = 32;	/* grown below when a stanza has more */
 	if (av_stanza_new(&s))
 		return AV_ERROR;
 	if (!(s->block = b = av_malloc(len + 1)) ||
@@ -706,6 +702,11 @@ int av_deb822_parse_canonical(av_stanza **out, const char *data, size_t len)
 			colon++;
 		if (*p == '#' || colon == p || *colon != ':' || s->count == lim->max_fields)
 			goto other;
+		if (s->count == s->alloc &&
+		    av_array_grow((void **)&s->fields, &s->alloc, s->count + 1, sizeof(*s->fields))) {
+			av_stanza_free(s);
+			return AV_ERROR;
+		}
 		*colon = '\0';
 		v = colon + 1;
 		if (*v == ' ') {

@@ -18,6 +18,7 @@ typedef struct pack {
 struct av_packr {
 	pack *v;
 	size_t n, alloc;
+	size_t last;		/* the pack of the last hit: asked first */
 	struct libdeflate_decompressor *dec;
 };
 
@@ -162,7 +163,10 @@ int av_packr_read(av_packr *p, const git_oid *oid, av_buf *out, git_object_t *ty
 {
 	char hex[GIT_OID_HEXSZ + 1];
 
-	for (size_t i = 0; i < p->n; i++) {
+	/* the objects of one list mostly sit in one pack: start with the
+	 * pack of the last hit */
+	for (size_t j = 0; j < p->n; j++) {
+		size_t i = j ? (j == p->last ? 0 : j) : p->last;
 		const pack *k = &p->v[i];
 		long long off = find(k, oid);
 		const unsigned char *q, *end;
@@ -204,6 +208,7 @@ int av_packr_read(av_packr *p, const git_oid *oid, av_buf *out, git_object_t *ty
 		out->len += size;
 		out->ptr[out->len] = '\0';
 		*type = (git_object_t)t;
+		p->last = i;
 		return 0;
 	}
 	return AV_ENOTFOUND;

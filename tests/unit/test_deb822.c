@@ -703,6 +703,11 @@ Test(deb822, canonical_parse_takes_what_stanza_write_writes_and_equals_the_parse
 		cr_assert(canonical_agrees(yes[i]), "declined: %s", yes[i]);
 	for (size_t i = 0; i < sizeof(no) / sizeof(*no); i++)
 		cr_assert_not(canonical_agrees(no[i]), "took: %s", no[i]);
+	/* more fields than the first allocation holds */
+	for (int i = 0; i < 40; i++)
+		cr_assert_eq(av_buf_printf(&out, "Field-%d: value %d\n", i, i), 0);
+	cr_assert(canonical_agrees(out.ptr), "declined 40 fields");
+	av_buf_clear(&out);
 	/* a block stanza writes back exactly and can still be changed */
 	cr_assert_eq(av_deb822_parse_canonical(&s, yes[1], strlen(yes[1])), 1);
 	cr_assert_eq(av_stanza_write(&out, s), 0);
