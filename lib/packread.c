@@ -172,7 +172,7 @@ int av_packr_read(av_packr *p, const git_oid *oid, av_buf *out, git_object_t *ty
 		const unsigned char *q, *end;
 		size_t size = 0, used = 0;
 		unsigned shift = 4;
-		int t;
+		int t, rc;
 
 		if (off < 12)
 			continue;
@@ -197,9 +197,8 @@ int av_packr_read(av_packr *p, const git_oid *oid, av_buf *out, git_object_t *ty
 		if (size / 1032 > (size_t)(end - q))
 			return av_error_set(AV_EINVALID, "object %s is damaged in its pack",
 					    git_oid_tostr(hex, sizeof(hex), oid));
-		if ((t = av_buf_grow(out, size)))
-			return t;
-		t = (*(k->data + off) >> 4) & 7;
+		if ((rc = av_buf_grow(out, size)))
+			return rc;
 		if (libdeflate_zlib_decompress_ex(p->dec, q, (size_t)(end - q),
 						  out->ptr + out->len, size, &used, NULL) !=
 		    LIBDEFLATE_SUCCESS)
