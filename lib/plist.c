@@ -303,6 +303,9 @@ int av_plist_bucket_write(av_store *s, const av_plist_ent *v, size_t n, git_oid 
 		if (i && strcmp(v[i - 1].key, v[i].key) >= 0)
 			rc = av_error_set(AV_ERROR, "package list keys out of order at '%s'",
 					  v[i].key);
+		else if (!*v[i].key || strchr(v[i].key, '/'))
+			rc = av_error_set(AV_EINVALID, "'%s' cannot name a package list entry",
+					  v[i].key);
 		else if (!(rc = av_buf_puts(&t, "100644 ")) &&
 			 !(rc = av_buf_put(&t, v[i].key, strlen(v[i].key) + 1)))
 			rc = av_buf_put(&t, v[i].oid->id, GIT_OID_RAWSZ);

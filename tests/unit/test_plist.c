@@ -481,3 +481,18 @@ Test(plist, a_root_without_sizes_is_counted_and_bad_sizes_are_refused)
 	git_treebuilder_free(tb);
 	git_tree_free(t);
 }
+
+/* Bucket trees are written in git's format by hand: keys out of order or
+ * ones git could not hold as a name are refused, not written. */
+Test(plist, raw_bucket_writes_refuse_bad_keys)
+{
+	git_oid a = blob("a %d\n", 1), out;
+	av_plist_ent bad[] = { { "x/y_1.0_amd64", &a } };
+	av_plist_ent empty[] = { { "", &a } };
+	av_plist_ent order[] = { { "b_1.0_amd64", &a }, { "a_1.0_amd64", &a } };
+
+	cr_assert_eq(av_plist_bucket_write(s, bad, 1, &out), AV_EINVALID);
+	cr_assert_eq(av_plist_bucket_write(s, empty, 1, &out), AV_EINVALID);
+	cr_assert_eq(av_plist_bucket_write(s, order, 2, &out), AV_ERROR);
+	cr_assert(strstr(av_error_last(), "out of order"), "%s", av_error_last());
+}
