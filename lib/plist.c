@@ -175,8 +175,6 @@ static int bucket_count(av_plist *l, int i, size_t *out)
 		*out = l->counts[i];
 		return 0;
 	}
-	if (av_store_known_entries(l->store, &b->tree, out))
-		return 0;
 	if ((rc = load(l, b)))
 		return rc;
 	*out = b->n;
@@ -310,8 +308,8 @@ int av_plist_bucket_write(av_store *s, const av_plist_ent *v, size_t n, git_oid 
 			 !(rc = av_buf_put(&t, v[i].key, strlen(v[i].key) + 1)))
 			rc = av_buf_put(&t, v[i].oid->id, GIT_OID_RAWSZ);
 	}
-	if (!rc && !(rc = av_store_tree_write_raw(s, out, t.ptr ? t.ptr : "", t.len)))
-		av_store_note_entries(s, out, n);
+	if (!rc)
+		rc = av_store_tree_write_raw(s, out, t.ptr ? t.ptr : "", t.len);
 	av_buf_dispose(&t);
 	return rc;
 }

@@ -41,17 +41,9 @@ struct av_store {
 	size_t buffered;		/* blob bytes since the last flush */
 	av_store_stats stats;
 	size_t history_limit;
-	struct tree_size *sizes;	/* entry counts of trees written (open addressing) */
 	av_packr *packs;		/* for av_store_tree_raw; reopened after a pack */
 	int defer;			/* flushes skip fsync (av_store_defer_sync) */
 	int deferred;			/* and some did: av_store_settle owes a sync */
-	size_t nsizes, asizes;
-};
-
-struct tree_size {
-	git_oid oid;
-	size_t entries;
-	int used;
 };
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -188,7 +180,6 @@ void av_store_free(av_store *s)
 	git_odb_free(s->odb);
 	git_repository_free(s->repo);
 	free(s->pending);
-	free(s->sizes);
 	av_packr_free(s->packs);
 	free(s->dbdir);
 	free(s->root);
@@ -276,50 +267,6 @@ int av_store_blob_write(av_store *s, git_oid *out, const void *data, size_t len)
 	return object_write(s, out, GIT_OBJECT_BLOB, data, len);
 }
 
-static struct tree_size *size_slot(struct tree_size *v, size_t cap, const git_oid *oid)
-{
-	size_t i;
-
-	memcpy(&i, oid->id, sizeof(i));
-	for (i &= cap - 1; v[i].used && git_oid_cmp(&v[i].oid, oid); i = (i + 1) & (cap - 1))
-		;
-	return &v[i];
-}
-
-void av_store_note_entries(av_store *s, const git_oid *tree, size_t entries)
-{
-	struct tree_size *e;
-
-	if (2 * (s->nsizes + 1) > s->asizes) {
-		size_t cap = s->asizes ? 2 * s->asizes : 1024;
-		struct tree_size *v = calloc(cap, sizeof(*v));
-
-		if (!v)
-			return;	/* only a hint */
-		for (size_t i = 0; i < s->asizes; i++)
-			if (s->sizes[i].used)
-				*size_slot(v, cap, &s->sizes[i].oid) = s->sizes[i];
-		free(s->sizes);
-		s->sizes = v;
-		s->asizes = cap;
-	}
-	e = size_slot(s->sizes, s->asizes, tree);
-	s->nsizes += !e->used;
-	git_oid_cpy(&e->oid, tree);
-	e->entries = entries;
-	e->used = 1;
-}
-
-int av_store_known_entries(av_store *s, const git_oid *tree, size_t *entries)
-{
-	struct tree_size *e;
-
-	if (!s->asizes || !(e = size_slot(s->sizes, s->asizes, tree))->used)
-		return 0;
-	*entries = e->entries;
-	return 1;
-}
-
 int av_store_tree_write_raw(av_store *s, git_oid *out, const void *data, size_t len)
 {
 	return object_write(s, out, GIT_OBJECT_TREE, data, len);
@@ -340,26 +287,57 @@ struct av_store_reader {
 	git_repository *repo;
 	git_odb *odb;
 	av_packr *packs;	/* the fast path for whole packed objects */
+	char *dbdir;
 	unsigned long reads;
 };
+
+/* Object oid of type want appended to out: from the mapped packs when it
+ * is a whole object there (opening them into *packs on first use), else
+ * through libgit2's odb (buffered, loose, deltified).  out is unchanged
+ * on error. */
+static int read_object(av_packr **packs, const char *dbdir, git_odb *odb, const git_oid *oid,
+		       git_object_t want, av_buf *out)
+{
+	git_odb_object *obj = NULL;
+	char hex[GIT_OID_HEXSZ + 1], path[4096];
+	git_object_t type = GIT_OBJECT_INVALID;
+	size_t at = out->len;
+	int rc, err;
+
+	if (!*packs) {
+		if (snprintf(path, sizeof(path), "%s/objects/pack", dbdir) >= (int)sizeof(path))
+			return av_error_set(AV_EINVALID, "path too long: %s", dbdir);
+		if ((rc = av_packr_open(packs, path)))
+			return rc;
+	}
+	if ((rc = av_packr_read(*packs, oid, out, &type)) == AV_ENOTFOUND) {
+		if ((err = git_odb_read(&obj, odb, oid)) < 0)
+			return av_error_from_git(err, git_oid_tostr(hex, sizeof(hex), oid));
+		type = git_odb_object_type(obj);
+		rc = av_buf_put(out, git_odb_object_data(obj), git_odb_object_size(obj));
+		git_odb_object_free(obj);
+	}
+	if (!rc && type != want)
+		rc = av_error_set(AV_EINVALID, "object %s is not a %s",
+				  git_oid_tostr(hex, sizeof(hex), oid), git_object_type2string(want));
+	if (rc)
+		out->len = at;
+	return rc;
+}
 
 int av_store_reader_open(av_store *s, av_store_reader **out)
 {
 	av_store_reader *r = av_calloc(1, sizeof(*r));
-	char path[4096];
 	int err;
 
-	if (!r)
+	if (!r || !(r->dbdir = av_strdup(s->dbdir))) {
+		free(r);
 		return AV_ERROR;
+	}
 	if ((err = git_repository_open_bare(&r->repo, s->dbdir)) < 0 ||
 	    (err = git_repository_odb(&r->odb, r->repo)) < 0) {
 		av_store_reader_free(r);
 		return av_error_from_git(err, "cannot open the store for reading");
-	}
-	if (snprintf(path, sizeof(path), "%s/objects/pack", s->dbdir) >= (int)sizeof(path) ||
-	    (err = av_packr_open(&r->packs, path))) {
-		av_store_reader_free(r);
-		return err ? err : av_error_set(AV_EINVALID, "path too long: %s", s->dbdir);
 	}
 	*out = r;
 	return 0;
@@ -367,29 +345,8 @@ int av_store_reader_open(av_store *s, av_store_reader **out)
 
 int av_store_reader_blob(av_store_reader *r, av_buf *out, const git_oid *oid)
 {
-	git_odb_object *obj = NULL;
-	char hex[GIT_OID_HEXSZ + 1];
-	git_object_t type;
-	size_t at = out->len;
-	int err, rc;
-
 	r->reads++;
-	if ((rc = av_packr_read(r->packs, oid, out, &type)) != AV_ENOTFOUND) {
-		if (rc || type == GIT_OBJECT_BLOB)
-			return rc;
-		out->len = at;
-		return av_error_set(AV_EINVALID, "object %s is not a blob",
-				    git_oid_tostr(hex, sizeof(hex), oid));
-	}
-	if ((err = git_odb_read(&obj, r->odb, oid)) < 0)
-		return av_error_from_git(err, git_oid_tostr(hex, sizeof(hex), oid));
-	if (git_odb_object_type(obj) != GIT_OBJECT_BLOB)
-		rc = av_error_set(AV_EINVALID, "object %s is not a blob",
-				  git_oid_tostr(hex, sizeof(hex), oid));
-	else
-		rc = av_buf_put(out, git_odb_object_data(obj), git_odb_object_size(obj));
-	git_odb_object_free(obj);
-	return rc;
+	return read_object(&r->packs, r->dbdir, r->odb, oid, GIT_OBJECT_BLOB, out);
 }
 
 unsigned long av_store_reader_reads(const av_store_reader *r)
@@ -402,6 +359,7 @@ void av_store_reader_free(av_store_reader *r)
 	if (!r)
 		return;
 	av_packr_free(r->packs);
+	free(r->dbdir);
 	git_odb_free(r->odb);
 	git_repository_free(r->repo);
 	free(r);
@@ -415,7 +373,6 @@ int av_store_tree_read(av_store *s, git_tree **out, const git_oid *oid)
 	s->stats.objects_read++;
 	if (err < 0)
 		return av_error_from_git(err, git_oid_tostr(hex, sizeof(hex), oid));
-	av_store_note_entries(s, oid, git_tree_entrycount(*out));
 	return 0;
 }
 
@@ -428,34 +385,15 @@ void av_rawtree_dispose(av_rawtree *t)
 
 int av_store_tree_raw(av_store *s, const git_oid *oid, av_rawtree *out)
 {
-	char hex[GIT_OID_HEXSZ + 1], path[4096];
-	git_object_t type = GIT_OBJECT_INVALID;
+	char hex[GIT_OID_HEXSZ + 1];
 	const char *p, *end;
-	int rc, err;
+	int rc;
 
 	av_buf_clear(&out->data);
 	out->n = 0;
 	s->stats.objects_read++;
-	if (!s->packs) {
-		snprintf(path, sizeof(path), "%s/objects/pack", s->dbdir);
-		if ((rc = av_packr_open(&s->packs, path)))
-			return rc;
-	}
-	rc = av_packr_read(s->packs, oid, &out->data, &type);
-	if (rc == AV_ENOTFOUND) {	/* buffered, loose, or a delta */
-		git_odb_object *obj = NULL;
-
-		if ((err = git_odb_read(&obj, s->odb, oid)) < 0)
-			return av_error_from_git(err, git_oid_tostr(hex, sizeof(hex), oid));
-		type = git_odb_object_type(obj);
-		rc = av_buf_put(&out->data, git_odb_object_data(obj), git_odb_object_size(obj));
-		git_odb_object_free(obj);
-	}
-	if (rc)
+	if ((rc = read_object(&s->packs, s->dbdir, s->odb, oid, GIT_OBJECT_TREE, &out->data)))
 		return rc;
-	if (type != GIT_OBJECT_TREE)
-		return av_error_set(AV_EINVALID, "object %s is not a tree",
-				    git_oid_tostr(hex, sizeof(hex), oid));
 	/* "MODE NAME\0" and 20 bytes, again and again */
 	p = out->data.ptr;
 	end = p + out->data.len;
@@ -472,7 +410,6 @@ int av_store_tree_raw(av_store *s, const git_oid *oid, av_rawtree *out)
 		out->e[out->n++] = (av_rawent){ sp + 1, (const git_oid *)(nul + 1), *p == '4' };
 		p = nul + 1 + GIT_OID_RAWSZ;
 	}
-	av_store_note_entries(s, oid, out->n);
 	return 0;
 }
 

@@ -79,11 +79,6 @@ int av_store_tree_write(av_store *s, git_oid *out, git_treebuilder *tb);
 /* A tree already in git's format: entries sorted as git sorts them, each
  * "MODE NAME\0" and the 20-byte id.  The caller vouches for the format. */
 int av_store_tree_write_raw(av_store *s, git_oid *out, const void *data, size_t len);
-/* A note that tree has this many entries, for whoever counts it later in
- * this process (a command that writes a list and then reports its size),
- * and the lookup: 1 known, 0 not. */
-void av_store_note_entries(av_store *s, const git_oid *tree, size_t entries);
-int av_store_known_entries(av_store *s, const git_oid *tree, size_t *entries);
 int av_store_commit_write(av_store *s, git_oid *out, const git_oid *tree,
 			  const char *message);
 int av_store_commit_read(av_store *s, git_commit **out, const git_oid *oid);
