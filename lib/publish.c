@@ -3108,9 +3108,9 @@ peeked_done:
 			goto fail_stage;
 	}
 	if ((rc = av_store_flush(c->store)) || (rc = sync_dir(p.stage.ptr)) ||
-	    (rc = av_store_settle(c->store, p.stage.ptr)))
+	    (rc = av_store_settle(c->store, p.stage.ptr)) ||
+	    (rc = av_store_defer_sync(c->store, 0)))
 		goto fail_stage;
-	av_store_defer_sync(c->store, 0);
 	if ((rc = go_live(&p, &had_live)))
 		goto fail_stage;
 	live_switched = 1;
@@ -3159,7 +3159,9 @@ fail_stage:
 	if (!live_switched && p.stage.len)
 		av_remove_tree(p.stage.ptr);
 done:
-	av_store_defer_sync(c->store, 0);
+	/* a failure before the settle: what was flushed is synced now (its
+	 * own error, if any, would only hide the first one) */
+	(void)av_store_defer_sync(c->store, 0);
 	{
 		int e = av_error_code();
 		char keep[1024];

@@ -594,11 +594,6 @@ int av_store_flush(av_store *s)
 	return 0;
 }
 
-void av_store_defer_sync(av_store *s, int on)
-{
-	s->defer = on;
-}
-
 int av_store_settle(av_store *s, const char *synced)
 {
 	struct stat a, b;
@@ -607,7 +602,7 @@ int av_store_settle(av_store *s, const char *synced)
 	if (!s->deferred)
 		return 0;
 	/* syncfs(synced) covered db/ when they share a filesystem */
-	if (stat(s->dbdir, &a) || stat(synced, &b) || a.st_dev != b.st_dev) {
+	if (!synced || stat(s->dbdir, &a) || stat(synced, &b) || a.st_dev != b.st_dev) {
 		if ((fd = open(s->dbdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
 		    syncfs(fd) < 0)
 			rc = av_error_set_errno(AV_EIO, errno, "cannot sync '%s'", s->dbdir);
@@ -617,6 +612,24 @@ int av_store_settle(av_store *s, const char *synced)
 	if (!rc)
 		s->deferred = 0;
 	return rc;
+}
+
+int av_store_defer_sync(av_store *s, int on)
+{
+	s->defer = on;
+	/* Objects left unsynced (a command failed before settling) would be
+	 * found by a later write of the same content, which would then not
+	 * write them again: make them durable now. */
+	return on ? 0 : av_store_settle(s, NULL);
+}
+
+/* I6 by mechanism: no ref moves while flushed objects await their sync. */
+static int check_settled(av_store *s, const char *refname)
+{
+	if (!s->deferred)
+		return 0;
+	return av_error_set(AV_ERROR, "internal error: '%s' would name objects not yet "
+			    "synced (deferred flush not settled)", refname);
 }
 
 size_t av_store_buffered(const av_store *s)
@@ -712,6 +725,8 @@ int av_store_ref_update(av_store *s, const av_ref_update *u, const char *message
 {
 	int err;
 
+	if (check_settled(s, u->refname))
+		return AV_ERROR;
 	if (av_failpoint("store-ref"))
 		return av_error_set(AV_EIO, "cannot update '%s': injected failure "
 				    "(failpoint store-ref)", u->refname);
@@ -752,6 +767,8 @@ int av_store_refs_update(av_store *s, const av_ref_update *u, size_t n,
 
 	if (n == 1)
 		return av_store_ref_update(s, u, message);
+	if (n && check_settled(s, u[0].refname))
+		return AV_ERROR;
 	if (av_failpoint("store-ref"))
 		return av_error_set(AV_EIO, "cannot update refs: injected failure "
 				    "(failpoint store-ref)");

@@ -1112,7 +1112,7 @@ Test(store, deferred_flushes_write_whole_objects_and_settle)
 	cr_assert_eq(av_store_flush(s), 0, "%s", av_error_last());
 	cr_assert_eq(av_store_stats_get(s)->packs_written, 1);
 	cr_assert_eq(av_store_settle(s, root), 0, "%s", av_error_last());
-	av_store_defer_sync(s, 0);
+	cr_assert_eq(av_store_defer_sync(s, 0), 0);
 	av_store_free(s);
 	for (int i = 0; i < 3; i++) {
 		char *got = read_fresh(&few[i]);
@@ -1170,5 +1170,27 @@ Test(store, raw_tree_reads_match_libgit2_wherever_the_tree_is)
 	cr_assert_eq(av_store_tree_raw(s, &blobs[0], &raw), AV_EINVALID);
 	cr_assert(strstr(av_error_last(), "not a tree"), "%s", av_error_last());
 	av_rawtree_dispose(&raw);
+	av_store_free(s);
+}
+
+/* I6 with deferred syncs: while flushed objects await their sync, no ref
+ * may name them; settling (or ending the deferral) lets refs move again. */
+Test(store, no_ref_moves_while_deferred_objects_are_unsettled)
+{
+	av_store *s = open_store();
+	av_ref_update u = { .refname = "refs/repos/deferred", .locked = 1 };
+	av_ref_update two[2] = { { .refname = "refs/repos/d1", .locked = 1 },
+				 { .refname = "refs/repos/d2", .locked = 1 } };
+
+	av_store_defer_sync(s, 1);
+	u.target = put_blob(s, "deferred\n");
+	two[0].target = two[1].target = u.target;
+	cr_assert_eq(av_store_flush(s), 0, "%s", av_error_last());
+	cr_assert_eq(av_store_ref_update(s, &u, "test"), AV_ERROR);
+	cr_assert(strstr(av_error_last(), "not yet synced"), "%s", av_error_last());
+	cr_assert_eq(av_store_refs_update(s, two, 2, "test"), AV_ERROR);
+	/* ending the deferral settles what is owed */
+	cr_assert_eq(av_store_defer_sync(s, 0), 0, "%s", av_error_last());
+	cr_assert_eq(av_store_ref_update(s, &u, "test"), 0, "%s", av_error_last());
 	av_store_free(s);
 }

@@ -92,9 +92,10 @@ int av_store_flush(av_store *s);
  * write objects without an fsync each.  av_store_settle(s, synced), called
  * after a syncfs of synced's filesystem and before any ref names the
  * objects, makes them durable: nothing more when that filesystem holds
- * db/, else a syncfs of db/'s.  I6 holds as long as no ref moves between.
+ * db/, else a syncfs of db/'s (synced NULL: always that).  Until then
+ * ref updates are refused (I6); turning deferral off settles what is owed.
  */
-void av_store_defer_sync(av_store *s, int on);
+int av_store_defer_sync(av_store *s, int on);
 int av_store_settle(av_store *s, const char *synced);
 /* Drop buffered objects (a failed command). */
 void av_store_discard(av_store *s);
