@@ -255,6 +255,7 @@ static int report(cli *c, const char *verb, const av_publish_result *r, int rc)
 		cJSON_AddNumberToObject(o, "chunks_reused", (double)r->chunks_reused);
 		cJSON_AddNumberToObject(o, "files_written", (double)r->files_written);
 		cJSON_AddNumberToObject(o, "files_reused", (double)r->files_reused);
+		cJSON_AddNumberToObject(o, "resumed_bytes", (double)r->resumed_bytes);
 		cJSON_AddNumberToObject(o, "pool_linked", (double)r->pool_linked);
 		cJSON_AddNumberToObject(o, "pool_removed", (double)r->pool_removed);
 		return cli_print_json(c, o);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <pthread.h>
 #include <dirent.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include "aptvault/publish.h"
@@ -1015,49 +1016,101 @@ static int mkdir_parent(char *path)
 	return rc;
 }
 
-/* Write data to stage/rel (creating directories). */
-static int stage_write(pubctx *p, const char *rel, const void *data, size_t len)
+/*
+ * A file in the staged generation, written in pieces: bytes from memory,
+ * and ranges of a live file copied in the kernel (copy_file_range: no
+ * user-space copy, no buffer to fill) or, where it cannot, written from
+ * the file's mapping.
+ */
+typedef struct sfile {
+	int fd;
+	av_buf path;
+} sfile;
+
+static int sfile_open(pubctx *p, sfile *f, const char *rel)
 {
-	av_buf path = AV_BUF_INIT;
-	int fd = -1, rc;
+	int rc;
+
+	f->fd = -1;
+	memset(&f->path, 0, sizeof(f->path));
+	if ((rc = av_buf_printf(&f->path, "%s/%s", p->stage.ptr, rel)) ||
+	    (rc = mkdir_parent(f->path.ptr)))
+		return rc;
+	if (av_failpoint("publish-write"))
+		return av_error_set(AV_EIO, "cannot write '%s': injected failure "
+				    "(failpoint publish-write)", rel);
+	if ((f->fd = open(f->path.ptr, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
+		return av_error_set_errno(AV_EIO, errno, "cannot create '%s'", f->path.ptr);
+	return 0;
+}
+
+static int sfile_put(sfile *f, const void *data, size_t len)
+{
 	const char *d = data;
 
-	if ((rc = av_buf_printf(&path, "%s/%s", p->stage.ptr, rel)) ||
-	    (rc = mkdir_parent(path.ptr)))
-		goto done;
-	if (av_failpoint("publish-write")) {
-		rc = av_error_set(AV_EIO, "cannot write '%s': injected failure "
-				  "(failpoint publish-write)", rel);
-		goto done;
-	}
-	if ((fd = open(path.ptr, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
-		rc = av_error_set_errno(AV_EIO, errno, "cannot create '%s'", path.ptr);
-		goto done;
-	}
 	while (len) {
-		ssize_t w = write(fd, d, len);
+		ssize_t w = write(f->fd, d, len);
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w <= 0) {
-			rc = av_error_set_errno(AV_EIO, w < 0 ? errno : ENOSPC,
-						"cannot write '%s'", path.ptr);
-			goto done;
-		}
+		if (w <= 0)
+			return av_error_set_errno(AV_EIO, w < 0 ? errno : ENOSPC,
+						  "cannot write '%s'", f->path.ptr);
 		d += w;
 		len -= (size_t)w;
 	}
-	if (close(fd) < 0) {
-		fd = -1;
-		rc = av_error_set_errno(AV_EIO, errno, "cannot write '%s'", path.ptr);
-		goto done;
+	return 0;
+}
+
+/* Bytes [off, off + len) of the live file in (mapped at map) appended. */
+static int sfile_copy(sfile *f, int in, const char *map, size_t off, size_t len)
+{
+	static _Thread_local int plain;	/* copy_file_range refused here */
+	loff_t at = (loff_t)off;
+
+	while (len && !plain) {
+		ssize_t n = copy_file_range(in, &at, f->fd, NULL, len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP ||
+			      errno == EINVAL)) {
+			plain = 1;
+			break;
+		}
+		if (n < 0)
+			return av_error_set_errno(AV_EIO, errno, "cannot write '%s'", f->path.ptr);
+		if (n == 0)
+			return av_error_set(AV_EIO, "cannot write '%s': its live copy is shorter "
+					    "than recorded; publish again", f->path.ptr);
+		len -= (size_t)n;
 	}
-	fd = -1;
-	__atomic_fetch_add(&p->res->files_written, 1, __ATOMIC_RELAXED);
-done:
-	if (fd >= 0)
-		close(fd);
-	av_buf_dispose(&path);
+	return len ? sfile_put(f, map + (size_t)at, len) : 0;
+}
+
+/* Close (st, if not NULL, gets the file's status first); counts it. */
+static int sfile_close(pubctx *p, sfile *f, struct stat *st, int rc)
+{
+	if (f->fd >= 0) {
+		if (!rc && st && fstat(f->fd, st) < 0)
+			rc = av_error_set_errno(AV_EIO, errno, "cannot stat '%s'", f->path.ptr);
+		if (close(f->fd) < 0 && !rc)
+			rc = av_error_set_errno(AV_EIO, errno, "cannot write '%s'", f->path.ptr);
+		f->fd = -1;
+	}
+	if (!rc)
+		__atomic_fetch_add(&p->res->files_written, 1, __ATOMIC_RELAXED);
+	av_buf_dispose(&f->path);
 	return rc;
+}
+
+/* Write data to stage/rel (creating directories). */
+static int stage_write(pubctx *p, const char *rel, const void *data, size_t len)
+{
+	sfile f;
+	int rc;
+
+	if (!(rc = sfile_open(p, &f, rel)))
+		rc = sfile_put(&f, data, len);
+	return sfile_close(p, &f, NULL, rc);
 }
 
 /* Hard link from (an existing file) to stage/rel. */
@@ -1120,11 +1173,73 @@ static int note_file(pubctx *p, const char *rel, const av_digests *d, const char
 }
 
 /*
+ * What make() produces for an index file: its bytes, or (when the live
+ * generation's copy begins with the same chunks and a digest state was
+ * saved there) only the bytes after that prefix, which is copied from
+ * the live file and not hashed again.
+ */
+typedef struct seg {
+	int live;		/* a range of the live file, else of data */
+	size_t at, len;
+} seg;
+
+typedef struct made {
+	av_buf data;		/* the bytes not in the live file */
+	seg *seg;		/* the file after prefix; none: data is */
+	size_t nseg, segalloc;
+	size_t len;		/* of the file after prefix */
+	cJSON *layout;		/* [key, offset, length] per chunk (concatenated formats) */
+	size_t prefix;		/* bytes copied from the live file, not hashed */
+	char *from;		/* owned: the live file's path */
+	char *state;		/* owned: the digest state after prefix */
+	cJSON *kept;		/* the live record's checkpoints up to prefix */
+} made;
+
+/* len more bytes, from the live file at `at` or from data at `at`. */
+static int made_add(made *m, int live, size_t at, size_t len)
+{
+	seg *last = m->nseg ? &m->seg[m->nseg - 1] : NULL;
+	int rc;
+
+	m->len += len;
+	if (last && last->live == live && last->at + last->len == at) {
+		last->len += len;
+		return 0;
+	}
+	if ((rc = av_array_grow((void **)&m->seg, &m->segalloc, m->nseg + 1, sizeof(*m->seg))))
+		return rc;
+	m->seg[m->nseg].live = live;
+	m->seg[m->nseg].at = at;
+	m->seg[m->nseg++].len = len;
+	return 0;
+}
+
+static void made_dispose(made *m)
+{
+	free(m->seg);
+	av_buf_dispose(&m->data);
+	cJSON_Delete(m->layout);
+	cJSON_Delete(m->kept);
+	free(m->from);
+	free(m->state);
+	memset(m, 0, sizeof(*m));
+}
+
+/*
  * An index file whose content is determined by key: linked from the
  * live generation when that one was made from the same key, else
  * produced by make().
  */
-typedef int (*make_fn)(pubctx *p, void *arg, av_buf *out, cJSON **layout);
+typedef int (*make_fn)(pubctx *p, void *arg, made *out);
+
+/*
+ * Checkpoints: the digest state saved at chunk ends, about every
+ * CHECKPOINT_EVERY bytes (or a 32nd of a larger file), kept in the
+ * file's record as "resume": [[entries, offset, state]...].  A
+ * republish resumes hashing from the last one before its first changed
+ * chunk: on average half of a large Packages is neither read nor hashed.
+ */
+#define CHECKPOINT_EVERY ((size_t)512 << 10)
 
 /*
  * Hashing and writing an index file runs on a thread while this one
@@ -1134,22 +1249,125 @@ typedef int (*make_fn)(pubctx *p, void *arg, av_buf *out, cJSON **layout);
 typedef struct wjob {
 	pubctx *p;
 	char *rel, *key;
-	av_buf data;
-	cJSON *layout;
+	made m;
+	size_t nmarks;
+	size_t *marks;		/* offsets into m.data */
+	size_t *mark_entries;	/* layout entries before each mark */
+	av_buf *saved;		/* the state at each mark */
 	av_digests d;
+	struct stat st;		/* of the written file */
 	pthread_t th;
 	int started, joined, rc;
 	char err[512];
 } wjob;
 
+/* Where this file's checkpoints go: chunk ends past the prefix that
+ * cross a multiple of the interval. */
+static int wjob_marks(wjob *j)
+{
+	const cJSON *e;
+	size_t total = j->m.prefix + j->m.len, every = total / 32, n = 0, i = 0;
+
+	if (every < CHECKPOINT_EVERY)
+		every = CHECKPOINT_EVERY;
+	cJSON_ArrayForEach(e, j->m.layout)
+		n++;
+	if (!n)
+		return 0;
+	if (!(j->marks = av_calloc(n, sizeof(*j->marks))) ||
+	    !(j->mark_entries = av_calloc(n, sizeof(*j->mark_entries))) ||
+	    !(j->saved = av_calloc(n, sizeof(*j->saved))))
+		return AV_ERROR;
+	cJSON_ArrayForEach(e, j->m.layout) {
+		size_t off = (size_t)cJSON_GetArrayItem(e, 1)->valuedouble;
+		size_t end = off + (size_t)cJSON_GetArrayItem(e, 2)->valuedouble;
+		i++;
+		if (end > j->m.prefix && end / every > off / every) {
+			j->marks[j->nmarks] = end - j->m.prefix;
+			j->mark_entries[j->nmarks++] = i;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Hash and write the file: its segments, the live file's ones read
+ * through a mapping (the page cache, no copy) and copied in the kernel.
+ */
+static int wjob_write(wjob *j)
+{
+	made *m = &j->m;
+	seg whole = { 0, 0, m->data.len };
+	const seg *v = m->nseg ? m->seg : &whole;
+	size_t nv = m->nseg ? m->nseg : 1;
+	av_dspan *span = NULL;
+	char *map = NULL;
+	size_t mapped = 0;
+	int live = -1, rc;
+	sfile f = { -1, AV_BUF_INIT };
+
+	if (!m->nseg)
+		m->len = m->data.len;
+	if ((rc = wjob_marks(j)))
+		return rc;
+	if (m->from) {
+		struct stat st;
+		if ((live = open(m->from, O_RDONLY | O_CLOEXEC)) < 0 || fstat(live, &st) < 0) {
+			rc = av_error_set_errno(AV_EIO, errno, "cannot open '%s'", m->from);
+			goto done;
+		}
+		mapped = (size_t)st.st_size;
+		if (mapped && (map = mmap(NULL, mapped, PROT_READ, MAP_PRIVATE | MAP_POPULATE,
+					  live, 0)) == MAP_FAILED) {
+			map = NULL;
+			rc = av_error_set_errno(AV_EIO, errno, "cannot map '%s'", m->from);
+			goto done;
+		}
+	}
+	if (!(span = av_calloc(nv, sizeof(*span)))) {
+		rc = AV_ERROR;
+		goto done;
+	}
+	for (size_t i = 0; i < nv; i++) {
+		if (v[i].live && v[i].at + v[i].len > mapped) {
+			rc = av_error_set(AV_EIO, "'%s' is shorter than recorded; publish again",
+					  m->from);
+			goto done;
+		}
+		span[i].ptr = v[i].live ? map + v[i].at : m->data.ptr ? m->data.ptr + v[i].at : "";
+		span[i].len = v[i].len;
+	}
+	if (m->prefix > mapped) {
+		rc = av_error_set(AV_EIO, "'%s' is shorter than recorded; publish again", m->from);
+		goto done;
+	}
+	if ((rc = av_digests_resume_v(&j->d, m->state, span, nv, j->marks, j->nmarks,
+				      j->saved)) ||
+	    (rc = sfile_open(j->p, &f, j->rel)) ||
+	    (m->prefix && (rc = sfile_copy(&f, live, map, 0, m->prefix))))
+		goto done;
+	for (size_t i = 0; i < nv && !rc; i++)
+		rc = v[i].live ? sfile_copy(&f, live, map, v[i].at, v[i].len)
+			       : sfile_put(&f, span[i].ptr, span[i].len);
+done:
+	rc = sfile_close(j->p, &f, &j->st, rc);
+	if (map)
+		munmap(map, mapped);
+	if (live >= 0)
+		close(live);
+	free(span);
+	return rc;
+}
+
 static void *wjob_run(void *arg)
 {
 	wjob *j = arg;
 
-	if ((j->rc = av_digests_mem(&j->d, j->data.ptr ? j->data.ptr : "", j->data.len)) ||
-	    (j->rc = stage_write(j->p, j->rel, j->data.ptr ? j->data.ptr : "", j->data.len)))
+	if ((j->rc = wjob_write(j)))
 		snprintf(j->err, sizeof(j->err), "%s", av_error_last());
-	av_buf_dispose(&j->data);
+	else
+		__atomic_fetch_add(&j->p->res->resumed_bytes, j->m.prefix, __ATOMIC_RELAXED);
+	av_buf_dispose(&j->m.data);
 	return NULL;
 }
 
@@ -1160,8 +1378,20 @@ static void wjob_join(wjob *j)
 	j->joined = 1;
 }
 
-static int wjob_start(pubctx *p, const char *rel, const char *key, av_buf *data,
-		      cJSON **layout)
+static void wjob_free(wjob *j)
+{
+	for (size_t i = 0; i < j->nmarks; i++)
+		av_buf_dispose(&j->saved[i]);
+	free(j->saved);
+	free(j->marks);
+	free(j->mark_entries);
+	made_dispose(&j->m);
+	free(j->rel);
+	free(j->key);
+	free(j);
+}
+
+static int wjob_start(pubctx *p, const char *rel, const char *key, made *m)
 {
 	wjob *j;
 	int rc;
@@ -1177,20 +1407,56 @@ static int wjob_start(pubctx *p, const char *rel, const char *key, av_buf *data,
 	j->rel = av_strdup(rel);
 	j->key = av_strdup(key);
 	if (!j->rel || !j->key) {
-		free(j->rel);
-		free(j->key);
-		free(j);
+		wjob_free(j);
 		return AV_ERROR;
 	}
-	j->data = *data;
-	memset(data, 0, sizeof(*data));
-	j->layout = *layout;
-	*layout = NULL;
+	j->m = *m;
+	memset(m, 0, sizeof(*m));
 	p->jobs[p->njobs++] = j;
 	if (pthread_create(&j->th, NULL, wjob_run, j) == 0)
 		j->started = 1;
 	else
 		wjob_run(j);
+	return 0;
+}
+
+/* The file's record: digests, layout and checkpoints. */
+static int file_mtime(av_buf *out, const struct stat *st)
+{
+	return av_buf_printf(out, "%lld.%09ld", (long long)st->st_mtim.tv_sec,
+			     (long)st->st_mtim.tv_nsec);
+}
+
+static int wjob_record(pubctx *p, wjob *j)
+{
+	av_buf mt = AV_BUF_INIT;
+	cJSON *o, *resume;
+	int rc;
+
+	if ((rc = note_file(p, j->rel, &j->d, j->key)) || !j->m.layout)
+		return rc;
+	o = cJSON_GetObjectItemCaseSensitive(p->files, j->rel);
+	/* Its modification time: a live copy edited since is not reused. */
+	if ((rc = file_mtime(&mt, &j->st)))
+		return rc;
+	cJSON_AddStringToObject(o, "mtime", mt.ptr);
+	av_buf_dispose(&mt);
+	cJSON_AddItemToObject(o, "layout", j->m.layout);
+	j->m.layout = NULL;
+	resume = j->m.kept ? j->m.kept : cJSON_CreateArray();
+	j->m.kept = NULL;
+	if (!resume)
+		return av_error_set(AV_ERROR, "out of memory");
+	cJSON_AddItemToObject(o, "resume", resume);
+	for (size_t i = 0; i < j->nmarks; i++) {
+		cJSON *e = cJSON_CreateArray();
+		if (!e)
+			return av_error_set(AV_ERROR, "out of memory");
+		cJSON_AddItemToArray(e, cJSON_CreateNumber((double)j->mark_entries[i]));
+		cJSON_AddItemToArray(e, cJSON_CreateNumber((double)(j->m.prefix + j->marks[i])));
+		cJSON_AddItemToArray(e, cJSON_CreateString(j->saved[i].ptr));
+		cJSON_AddItemToArray(resume, e);
+	}
 	return 0;
 }
 
@@ -1203,16 +1469,9 @@ static int jobs_finish(pubctx *p)
 		wjob_join(j);
 		if (!rc && j->rc)
 			rc = av_error_set(j->rc, "%s", j->err);
-		if (!rc && !(rc = note_file(p, j->rel, &j->d, j->key)) && j->layout) {
-			cJSON_AddItemToObject(cJSON_GetObjectItemCaseSensitive(p->files, j->rel),
-					      "layout", j->layout);
-			j->layout = NULL;
-		}
-		cJSON_Delete(j->layout);
-		av_buf_dispose(&j->data);
-		free(j->rel);
-		free(j->key);
-		free(j);
+		if (!rc)
+			rc = wjob_record(p, j);
+		wjob_free(j);
 	}
 	p->njobs = p->jdone = 0;
 	return rc;
@@ -1221,10 +1480,11 @@ static int jobs_finish(pubctx *p)
 static int index_file(pubctx *p, const char *rel, const char *key, make_fn make, void *arg)
 {
 	const cJSON *oldf = NULL;
-	av_buf data = AV_BUF_INIT, from = AV_BUF_INIT;
-	cJSON *layout = NULL;
+	av_buf from = AV_BUF_INIT;
+	made m;
 	int rc;
 
+	memset(&m, 0, sizeof(m));
 	if (p->old && p->live_ok)
 		oldf = cJSON_GetObjectItemCaseSensitive(
 			cJSON_GetObjectItemCaseSensitive(p->old->meta, "files"), rel);
@@ -1239,11 +1499,10 @@ static int index_file(pubctx *p, const char *rel, const char *key, make_fn make,
 			goto done;
 		}
 	}
-	if (!(rc = make(p, arg, &data, &layout)))
-		rc = wjob_start(p, rel, key, &data, &layout);
+	if (!(rc = make(p, arg, &m)))
+		rc = wjob_start(p, rel, key, &m);
 done:
-	cJSON_Delete(layout);
-	av_buf_dispose(&data);
+	made_dispose(&m);
 	av_buf_dispose(&from);
 	return rc;
 }
@@ -1251,132 +1510,251 @@ done:
 /*
  * The live generation's copy of an index, as the byte range each chunk
  * has in it ("layout": [key, offset, length]...), so a republish copies
- * unchanged chunks from the file (page cache) instead of reading and
- * verifying them from the store.  Used only when the file is there with
- * the size the state recorded.
+ * unchanged chunks from the file (in the kernel) instead of reading them
+ * from the store, and hashes them from its mapping.  Used only when the
+ * file is there with the size and modification time the state recorded
+ * (not edited since: its bytes are taken as the record says they are).
  */
 typedef struct live_file {
 	int fd;
-	const cJSON *layout;
+	char *path;
+	const cJSON *layout, *resume;
+	const cJSON **entry;	/* layout entries by position */
+	size_t n;
 } live_file;
+
+static void splice_close(live_file *sp)
+{
+	if (sp->fd >= 0)
+		close(sp->fd);
+	free(sp->path);
+	free(sp->entry);
+	sp->fd = -1;
+	sp->path = NULL;
+	sp->entry = NULL;
+}
+
+/* A layout entry's key, offset and length; 0 if it is not one. */
+static int entry_parts(const cJSON *it, const char **key, size_t *off, size_t *len)
+{
+	const cJSON *k = cJSON_GetArrayItem(it, 0), *o = cJSON_GetArrayItem(it, 1);
+	const cJSON *l = cJSON_GetArrayItem(it, 2);
+
+	if (!cJSON_IsString(k) || !cJSON_IsNumber(o) || !cJSON_IsNumber(l) ||
+	    o->valuedouble < 0 || l->valuedouble < 0)
+		return 0;
+	*key = k->valuestring;
+	*off = (size_t)o->valuedouble;
+	*len = (size_t)l->valuedouble;
+	return 1;
+}
 
 static void splice_open(pubctx *p, const char *rel, live_file *sp)
 {
-	const cJSON *oldf, *size;
-	av_buf path = AV_BUF_INIT;
+	const cJSON *oldf, *size, *it;
+	const char *mtime;
+	av_buf path = AV_BUF_INIT, mt = AV_BUF_INIT;
 	struct stat st;
+	size_t n = 0;
 
+	memset(sp, 0, sizeof(*sp));
 	sp->fd = -1;
-	sp->layout = NULL;
 	if (!p->old || !p->live_ok)
 		return;
 	oldf = cJSON_GetObjectItemCaseSensitive(
 		cJSON_GetObjectItemCaseSensitive(p->old->meta, "files"), rel);
 	size = cJSON_GetObjectItemCaseSensitive(oldf, "size");
 	sp->layout = cJSON_GetObjectItemCaseSensitive(oldf, "layout");
-	if (!sp->layout || !cJSON_IsNumber(size) ||
+	sp->resume = cJSON_GetObjectItemCaseSensitive(oldf, "resume");
+	mtime = jstr(oldf, "mtime");
+	if (!cJSON_IsArray(sp->layout) || !cJSON_IsNumber(size) ||
 	    av_buf_printf(&path, "%s/%s", p->live.ptr, rel))
-		goto done;
+		goto fail;
+	cJSON_ArrayForEach(it, sp->layout)
+		n++;
+	if (!(sp->entry = av_calloc(n + 1, sizeof(*sp->entry))))
+		goto fail;
+	cJSON_ArrayForEach(it, sp->layout)
+		sp->entry[sp->n++] = it;
 	sp->fd = open(path.ptr, O_RDONLY | O_CLOEXEC);
-	if (sp->fd >= 0 && (fstat(sp->fd, &st) < 0 || (double)st.st_size != size->valuedouble)) {
-		close(sp->fd);
-		sp->fd = -1;
-	}
-done:
+	if (sp->fd < 0 || fstat(sp->fd, &st) < 0 || (double)st.st_size != size->valuedouble ||
+	    (mtime && (file_mtime(&mt, &st) || strcmp(mt.ptr, mtime))))
+		goto fail;
+	sp->path = path.ptr;
+	av_buf_dispose(&mt);
+	return;
+fail:
+	av_buf_dispose(&mt);
 	av_buf_dispose(&path);
+	splice_close(sp);
 }
 
-static void splice_close(live_file *sp)
+/* Where chunk key's bytes are in the live file; 0 if they are not.
+ * Chunks come in order, so the search starts where the last one ended. */
+static int splice_find(const live_file *sp, size_t *hint, const char *key, size_t *off,
+		       size_t *len)
 {
-	if (sp->fd >= 0)
-		close(sp->fd);
-}
-
-/* Chunk key's bytes from the live file appended to out; 0 if it has none. */
-static int splice_get(live_file *sp, const char *key, av_buf *out)
-{
-	const cJSON *it;
-
 	if (sp->fd < 0)
 		return 0;
-	cJSON_ArrayForEach(it, sp->layout) {
-		const cJSON *k = cJSON_GetArrayItem(it, 0), *o = cJSON_GetArrayItem(it, 1);
-		const cJSON *l = cJSON_GetArrayItem(it, 2);
-		size_t len;
-		if (!cJSON_IsString(k) || strcmp(k->valuestring, key) || !cJSON_IsNumber(o) ||
-		    !cJSON_IsNumber(l))
+	for (size_t t = 0; t < sp->n; t++) {
+		size_t i = (*hint + t) % sp->n;
+		const char *k;
+		if (!entry_parts(sp->entry[i], &k, off, len) || strcmp(k, key))
 			continue;
-		len = (size_t)l->valuedouble;
-		if (av_buf_grow(out, len))
-			return 0;
-		if (pread(sp->fd, out->ptr + out->len, len, (off_t)o->valuedouble) != (ssize_t)len)
-			return 0;
-		out->len += len;
+		*hint = i + 1;
 		return 1;
 	}
 	return 0;
 }
 
 /*
+ * How much of the live file the new one begins with, and from where its
+ * digests resume: the new chunks' first n match the live layout's first
+ * n entries; the last checkpoint at or before entry n (its offset where
+ * entry n-1 ends, its state of that length) is the resume point.
+ * Returns the number of chunks it covers (0: none).
+ */
+static size_t splice_resume(live_file *sp, const group *g, made *m)
+{
+	size_t n = 0, best = 0, best_off = 0;
+	const char *best_state = NULL;
+	const cJSON *it;
+	av_digests check;
+
+	if (sp->fd < 0 || !cJSON_IsArray(sp->resume))
+		return 0;
+	while (n < g->nch && n < sp->n) {
+		const char *k;
+		size_t off, len;
+		if (!entry_parts(sp->entry[n], &k, &off, &len) || strcmp(k, g->ch[n]->key))
+			break;
+		n++;
+	}
+	cJSON_ArrayForEach(it, sp->resume) {
+		const cJSON *e = cJSON_GetArrayItem(it, 0), *o = cJSON_GetArrayItem(it, 1);
+		const cJSON *s = cJSON_GetArrayItem(it, 2);
+		const char *k;
+		size_t entries, off, len;
+		if (!cJSON_IsNumber(e) || !cJSON_IsNumber(o) || !cJSON_IsString(s) ||
+		    e->valuedouble < 1 || e->valuedouble > (double)n)
+			continue;
+		entries = (size_t)e->valuedouble;
+		/* It must agree with the layout and with its own length. */
+		if (entries <= best || !entry_parts(sp->entry[entries - 1], &k, &off, &len) ||
+		    o->valuedouble != (double)(off + len) ||
+		    av_digests_saved_size(s->valuestring) != (int64_t)(off + len))
+			continue;
+		/* And be a state this build can resume (another OpenSSL's is
+		 * not): then the file is hashed from its start. */
+		if (av_digests_resume(&check, s->valuestring, "", 0, NULL, 0, NULL)) {
+			av_error_clear();
+			continue;
+		}
+		best = entries;
+		best_off = off + len;
+		best_state = s->valuestring;
+	}
+	if (!best)
+		return 0;
+	if (!(m->from = av_strdup(sp->path)) || !(m->state = av_strdup(best_state)) ||
+	    !(m->kept = cJSON_CreateArray()))
+		goto fail;
+	cJSON_ArrayForEach(it, sp->resume) {
+		const cJSON *e = cJSON_GetArrayItem(it, 0);
+		if (cJSON_IsNumber(e) && e->valuedouble >= 1 && e->valuedouble <= (double)best)
+			cJSON_AddItemToArray(m->kept, cJSON_Duplicate(it, 1));
+	}
+	for (size_t i = 0; i < best; i++)
+		cJSON_AddItemToArray(m->layout, cJSON_Duplicate(sp->entry[i], 1));
+	m->prefix = best_off;
+	return best;
+fail:
+	free(m->from);
+	free(m->state);
+	cJSON_Delete(m->kept);
+	m->from = m->state = NULL;
+	m->kept = NULL;
+	return 0;
+}
+
+/*
  * An index file that is its chunks' blobs NAME joined: plain text, gzip
  * members and zstd frames by concatenation (so they can be spliced from
- * the live file, and *layout records where each chunk went), xz blocks
- * by av_comp_join.  Chunks without NAME (an empty text) add nothing.
+ * the live file, and the layout records where each chunk went), xz
+ * blocks by av_comp_join.  Chunks without NAME (an empty text) add
+ * nothing.
  */
 static int join_chunks(pubctx *p, const char *rel, const group *g, const char *name, av_comp c,
-		       av_buf *out, cJSON **layout)
+		       made *m)
 {
 	av_store *s = p->c->store;
 	int concat = c == AV_COMP_NONE || c == AV_COMP_GZ || c == AV_COMP_ZST;
+	av_buf *out = &m->data;
 	av_buf *pieces = NULL;
 	av_comp_span *sp = NULL;
-	const char **keys = NULL;
 	live_file live;
-	size_t n = 0;
+	size_t n = 0, first = 0, hint = 0;
 	int rc = 0;
 
-	*layout = NULL;
 	if (!(pieces = av_calloc(g->nch + 1, sizeof(*pieces))) ||
-	    !(sp = av_calloc(g->nch + 1, sizeof(*sp))) ||
-	    !(keys = av_calloc(g->nch + 1, sizeof(*keys)))) {
+	    !(sp = av_calloc(g->nch + 1, sizeof(*sp)))) {
 		free(pieces);
-		free(sp);
 		return AV_ERROR;
 	}
 	splice_open(p, rel, &live);
-	if (concat && !(*layout = cJSON_CreateArray())) {
-		rc = av_error_set(AV_ERROR, "out of memory");
-		goto done;
+	if (concat) {
+		if (!(m->layout = cJSON_CreateArray())) {
+			rc = av_error_set(AV_ERROR, "out of memory");
+			goto done;
+		}
+		first = splice_resume(&live, g, m);
+		hint = first;
 	}
-	/* Concatenated formats are appended to out as they come (no copy
-	 * per piece: a 10,000-package Packages is 7.5 MB). */
-	for (size_t i = 0; i < g->nch && !rc; i++) {
+	/* Concatenated formats: segments, the chunks the live file has as
+	 * ranges of it (not read here), the others appended to out. */
+	for (size_t i = first; i < g->nch && !rc; i++) {
 		const chunk *k = g->ch[i];
 		av_buf *dst = concat ? out : &pieces[n];
-		size_t before = dst->len;
+		size_t before = dst->len, at = m->prefix + m->len, off, len;
 		int found = 1;
-		if (!concat || !splice_get(&live, k->key, dst))
+		if (concat && splice_find(&live, &hint, k->key, &off, &len)) {
+			if (!len)
+				continue;
+			if (!m->from && !(m->from = av_strdup(live.path))) {
+				rc = AV_ERROR;
+				break;
+			}
+			rc = made_add(m, 1, off, len);
+		} else {
 			rc = chunk_get(s, k, name, dst, &found);
-		if (rc || !found || dst->len == before)
-			continue;
-		if (concat) {
+			if (rc || !found || dst->len == before)
+				continue;
+			len = dst->len - before;
+			if (concat)
+				rc = made_add(m, 0, before, len);
+		}
+		if (!rc && concat) {
 			cJSON *e = cJSON_CreateArray();
 			if (!e) {
 				rc = av_error_set(AV_ERROR, "out of memory");
 				break;
 			}
 			cJSON_AddItemToArray(e, cJSON_CreateString(k->key));
-			cJSON_AddItemToArray(e, cJSON_CreateNumber((double)before));
-			cJSON_AddItemToArray(e, cJSON_CreateNumber((double)(dst->len - before)));
-			cJSON_AddItemToArray(*layout, e);
+			cJSON_AddItemToArray(e, cJSON_CreateNumber((double)at));
+			cJSON_AddItemToArray(e, cJSON_CreateNumber((double)len));
+			cJSON_AddItemToArray(m->layout, e);
 		}
-		keys[n++] = k->key;
+		n++;
 	}
 	if (rc)
 		goto done;
 	if (concat) {
-		if (!n)
+		/* An empty file (an empty compressed stream); none of its
+		 * bytes are segments. */
+		if (!n && !first) {
+			m->nseg = 0;
 			rc = av_comp_join(c, out, NULL, 0);
+		}
 	} else {
 		for (size_t i = 0; i < n; i++) {
 			sp[i].ptr = pieces[i].ptr;
@@ -1390,7 +1768,6 @@ done:
 		av_buf_dispose(&pieces[i]);
 	free(pieces);
 	free(sp);
-	free(keys);
 	return rc;
 }
 
@@ -1401,7 +1778,7 @@ typedef struct idx_arg {
 	const char *rel;
 } idx_arg;
 
-static int make_index(pubctx *p, void *arg, av_buf *out, cJSON **layout)
+static int make_index(pubctx *p, void *arg, made *out)
 {
 	idx_arg *a = arg;
 	char name[16];
@@ -1409,28 +1786,28 @@ static int make_index(pubctx *p, void *arg, av_buf *out, cJSON **layout)
 
 	if (a->c == AV_COMP_BZ2) {
 		/* bzip2 cannot be joined: the whole text at once. */
-		av_buf text = AV_BUF_INIT, piece = AV_BUF_INIT;
+		made text;
+		av_buf piece = AV_BUF_INIT;
 		av_comp_span sp;
-		cJSON *unused = NULL;
+		memset(&text, 0, sizeof(text));
 		snprintf(name, sizeof(name), "t%d", a->t);
-		rc = join_chunks(p, "", a->g, name, AV_COMP_NONE, &text, &unused);
-		cJSON_Delete(unused);
+		rc = join_chunks(p, "", a->g, name, AV_COMP_NONE, &text);
 		if (!rc)
-			rc = av_comp_piece(AV_COMP_BZ2, &piece, text.ptr ? text.ptr : "", text.len);
+			rc = av_comp_piece(AV_COMP_BZ2, &piece,
+					   text.data.ptr ? text.data.ptr : "", text.data.len);
 		sp.ptr = piece.ptr;
 		sp.len = piece.len;
 		if (!rc)
-			rc = av_comp_join(AV_COMP_BZ2, out, &sp, 1);
+			rc = av_comp_join(AV_COMP_BZ2, &out->data, &sp, 1);
 		av_buf_dispose(&piece);
-		av_buf_dispose(&text);
-		*layout = NULL;
+		made_dispose(&text);
 		return rc;
 	}
 	if (a->c == AV_COMP_NONE)
 		snprintf(name, sizeof(name), "t%d", a->t);
 	else
 		piece_name(name, a->t, a->c);
-	return join_chunks(p, a->rel, a->g, name, (av_comp)a->c, out, layout);
+	return join_chunks(p, a->rel, a->g, name, (av_comp)a->c, out);
 }
 
 /* The key of a whole index file: its chunks and how it is encoded. */
@@ -1456,13 +1833,13 @@ static int file_key(char out[65], const group *g, const char *what)
  * what lets a republish recompress one chunk's part instead of the whole
  * list.
  */
-static int make_contents(pubctx *p, void *arg, av_buf *out, cJSON **layout)
+static int make_contents(pubctx *p, void *arg, made *out)
 {
 	idx_arg *a = arg;
 	char name[8];
 
 	snprintf(name, sizeof(name), "c%d.gz", a->t);
-	return join_chunks(p, a->rel, a->g, name, AV_COMP_GZ, out, layout);
+	return join_chunks(p, a->rel, a->g, name, AV_COMP_GZ, out);
 }
 
 static int has_text(pubctx *p, const group *g, int t, int *out)

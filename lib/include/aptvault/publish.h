@@ -66,6 +66,7 @@ typedef struct av_publish_result {
 	char *where;			/* "PREFIX/dists/DIST", owned */
 	size_t chunks_built, chunks_reused;
 	size_t files_written, files_reused;	/* under dists/ */
+	size_t resumed_bytes;		/* copied from live files, digests resumed */
 	size_t pool_linked;			/* new pool links */
 	size_t pool_removed;			/* unreferenced, removed */
 	size_t packages;
