@@ -2076,6 +2076,35 @@ static int tree_files(av_store *s, git_tree *chunks, pfiles *out, const git_tree
 	return rc;
 }
 
+/*
+ * Candidates the chunks built in this run list are published by it: not
+ * candidates (a changed chunk's files mostly stay; only the others need
+ * the sweep's look at every distribution of the prefix).
+ */
+static void drop_built(pubctx *p, pfiles *cand)
+{
+	pfiles built = { 0 };
+	size_t w = 0;
+
+	for (size_t i = 0; i < p->nall; i++)
+		if (p->all[i]->built &&
+		    pfiles_parse(&built, p->all[i]->files.ptr ? p->all[i]->files.ptr : "",
+				 p->all[i]->files.len))
+			goto done;
+	pfiles_sort(&built);
+	for (size_t i = 0; i < cand->n; i++) {
+		if (pfiles_has(&built, cand->v[i].rel)) {
+			free(cand->v[i].rel);
+			free(cand->v[i].key);
+			continue;
+		}
+		cand->v[w++] = cand->v[i];
+	}
+	cand->n = w;
+done:
+	pfiles_dispose(&built);
+}
+
 static int state_chunks(av_store *s, const av_state *st, git_tree **out)
 {
 	git_tree *aux = NULL;
@@ -3516,8 +3545,9 @@ peeked_done:
 	/* Package files only the previous generation used, and what earlier
 	 * sweeps of the prefix left pending.  The publish is done: a sweep
 	 * that fails leaves files behind, never a broken distribution. */
-	if (p.old_chunks && !av_store_tree_read(c->store, &new_chunks_tree, &new_chunks))
-		tree_files(c->store, p.old_chunks, &cand, new_chunks_tree);
+	if (p.old_chunks && !av_store_tree_read(c->store, &new_chunks_tree, &new_chunks) &&
+	    !tree_files(c->store, p.old_chunks, &cand, new_chunks_tree))
+		drop_built(&p, &cand);
 	sweep_pool(c, p.prefix, p.root.ptr, &cand, 0, &res->pool_removed);
 	goto done;
 fail_stage:

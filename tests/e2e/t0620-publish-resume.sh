@@ -81,6 +81,28 @@ for f in main/binary-amd64/Packages main/binary-amd64/Packages.gz; do
 		"$(grep " $f\$" "$D/Release")" = "$(grep " $f\$" "$F/Release")"
 done
 
+# ---- the pool follows: a removed package's file goes, its chunk's others stay ----
+# Every Filename of the published Packages is in the pool.
+pool_complete() {
+	for f in $(sed -n 's/^Filename: //p' "$D/main/binary-amd64/Packages"); do
+		test -f "$PUB/$f" || return 1
+	done
+}
+check "every file Packages names is in the pool" pool_complete
+"$AV" repo add big "$(mkdeb pkg152a 1.0 amd64)" >/dev/null
+expect_rc "republish after an addition" 0 "$AV" publish update big --skip-signing --json
+check "it removed nothing" grep -q '"pool_removed":[[:space:]]*0$' "$T/out"
+check "every file Packages names is in the pool" pool_complete
+"$AV" repo remove big pkg151 >/dev/null
+expect_rc "republish after a removal" 0 "$AV" publish update big --skip-signing --json
+check "the file stays while 'fresh' still publishes it" \
+	test -f "$PUB/pool/main/p/pkg151/pkg151_1.0_amd64.deb"
+expect_rc "republish 'fresh' too" 0 "$AV" publish update fresh --skip-signing --json
+check "now one pool file was removed" grep -q '"pool_removed":[[:space:]]*1$' "$T/out"
+check "it was pkg151's" test ! -e "$PUB/pool/main/p/pkg151/pkg151_1.0_amd64.deb"
+check "every file Packages names is still in the pool" pool_complete
+check "its Release is true" release_true "$D"
+
 # ---- a failure on the resumed path leaves everything as it was ----
 "$AV" repo add big "$(mkdeb pkg155a 1.0 amd64)" >/dev/null
 before=$(tree_sums "$PUB")
