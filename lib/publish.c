@@ -1086,10 +1086,14 @@ static int sfile_copy(sfile *f, int in, const char *map, size_t off, size_t len)
 	return len ? sfile_put(f, map + (size_t)at, len) : 0;
 }
 
-/* Close (st, if not NULL, gets the file's status first); counts it. */
+/* Close (st, if not NULL, gets the file's status first); counts it.
+ * Its writeback starts now, so that most of it is on disk by the time
+ * the generation's syncfs (which alone makes it durable, I6) waits. */
 static int sfile_close(pubctx *p, sfile *f, struct stat *st, int rc)
 {
 	if (f->fd >= 0) {
+		if (!rc)
+			(void)sync_file_range(f->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 		if (!rc && st && fstat(f->fd, st) < 0)
 			rc = av_error_set_errno(AV_EIO, errno, "cannot stat '%s'", f->path.ptr);
 		if (close(f->fd) < 0 && !rc)
@@ -2177,7 +2181,7 @@ static int pending_save(av_ctx *c, const char *prefix, const pfiles *cand, av_bu
 static int link_pool(pubctx *p)
 {
 	const char *root = av_store_root(p->c->store);
-	pfiles f = { 0 };
+	pfiles f = { 0 }, missing = { 0 };
 	av_buf target = AV_BUF_INIT, src = AV_BUF_INIT;
 	int rc = 0;
 
@@ -2199,7 +2203,8 @@ static int link_pool(pubctx *p)
 	if (rc)
 		goto done;
 	pfiles_sort(&f);
-	/* Check everything before writing anything. */
+	/* Check everything before writing anything; what is there already
+	 * (the same file, else a collision) is not linked again. */
 	for (size_t i = 0; i < f.n && !rc; i++) {
 		struct stat st;
 		int same;
@@ -2216,6 +2221,8 @@ static int link_pool(pubctx *p)
 				rc = av_error_set(AV_ENOTFOUND, "package file %s (sha256 %s) "
 						  "is missing from the pool", f.v[i].rel,
 						  f.v[i].sha);
+			if (!rc)
+				rc = pfiles_add(&missing, &f.v[i]);
 			continue;
 		}
 		if ((rc = same_file(target.ptr, src.ptr, f.v[i].sha, &same)))
@@ -2226,24 +2233,24 @@ static int link_pool(pubctx *p)
 	/* Before the first link: a pending list naming what will be linked,
 	 * so that files a crash leaves unreferenced are swept later.  It
 	 * is removed once the ref has moved. */
-	if (!rc && f.n)
-		rc = pending_save(p->c, p->prefix, &f, &p->intent);
-	for (size_t i = 0; i < f.n && !rc; i++) {
+	if (!rc && missing.n)
+		rc = pending_save(p->c, p->prefix, &missing, &p->intent);
+	for (size_t i = 0; i < missing.n && !rc; i++) {
 		av_buf_clear(&target);
 		av_buf_clear(&src);
-		if ((rc = av_buf_printf(&target, "%s/%s", p->root.ptr, f.v[i].rel)) ||
-		    (rc = av_pool_path(&src, root, f.v[i].sha)))
+		if ((rc = av_buf_printf(&target, "%s/%s", p->root.ptr, missing.v[i].rel)) ||
+		    (rc = av_pool_path(&src, root, missing.v[i].sha)))
 			break;
 		if (av_failpoint("publish-link")) {
 			rc = av_error_set(AV_EIO, "cannot link '%s': injected failure "
-					  "(failpoint publish-link)", f.v[i].rel);
+					  "(failpoint publish-link)", missing.v[i].rel);
 			break;
 		}
 		if (link(src.ptr, target.ptr) == 0 ||
 		    (errno == ENOENT && !(rc = mkdir_parent(target.ptr)) &&
 		     link(src.ptr, target.ptr) == 0)) {
 			p->res->pool_linked++;
-			rc = pfiles_add(&p->linked, &f.v[i]);
+			rc = pfiles_add(&p->linked, &missing.v[i]);
 			continue;
 		}
 		if (rc)
@@ -2251,14 +2258,14 @@ static int link_pool(pubctx *p)
 		if (errno == EEXIST) {
 			/* Linked meanwhile by a publish of another distribution. */
 			int same;
-			if (!(rc = same_file(target.ptr, src.ptr, f.v[i].sha, &same)) && !same)
-				rc = collision(p, &f.v[i], target.ptr);
+			if (!(rc = same_file(target.ptr, src.ptr, missing.v[i].sha, &same)) && !same)
+				rc = collision(p, &missing.v[i], target.ptr);
 			continue;
 		}
 		if (errno == EXDEV || errno == EPERM || errno == EMLINK) {
 			if (!(rc = copy_file(src.ptr, target.ptr))) {
 				p->res->pool_linked++;
-				rc = pfiles_add(&p->linked, &f.v[i]);
+				rc = pfiles_add(&p->linked, &missing.v[i]);
 			}
 			continue;
 		}
@@ -2266,6 +2273,7 @@ static int link_pool(pubctx *p)
 	}
 done:
 	pfiles_dispose(&f);
+	pfiles_dispose(&missing);
 	av_buf_dispose(&target);
 	av_buf_dispose(&src);
 	return rc;
