@@ -769,11 +769,17 @@ static int node_for_arch(const node *nd, const char *arch)
  * number of moves.
  */
 typedef struct vec {
-	char *name;
 	node **v;
 	size_t n, alloc;
 	int unsorted;
 } vec;
+
+/* A name's packages and its providers: one lookup answers a search. */
+enum { IX_NAME, IX_PROV };
+typedef struct ixent {
+	char *name;
+	vec of[2];
+} ixent;
 
 typedef struct nodes {
 	node **v;
@@ -786,8 +792,7 @@ struct av_pkgset {
 	smap bykey;		/* key -> position in v, plus one */
 	int sorted;		/* v is in key order */
 	int indexed;
-	smap byname;		/* name -> vec */
-	smap byprov;		/* provided name -> vec */
+	smap index;		/* name -> ixent */
 };
 
 #define POS(i) ((void *)(uintptr_t)((i) + 1))
@@ -801,23 +806,20 @@ static int nodes_push(nodes *ns, node *nd)
 	return rc;
 }
 
-static void vec_free(vec *vc)
+static void ixent_free(ixent *e)
 {
-	free(vc->name);
-	free(vc->v);
-	free(vc);
+	free(e->name);
+	free(e->of[IX_NAME].v);
+	free(e->of[IX_PROV].v);
+	free(e);
 }
 
 static void index_dispose(av_pkgset *set)
 {
-	smap *maps[] = { &set->byname, &set->byprov };
-
-	for (size_t m = 0; m < AV_ARRAY_SIZE(maps); m++) {
-		for (size_t i = 0; i < maps[m]->cap; i++)
-			if (maps[m]->s[i].key)
-				vec_free(maps[m]->s[i].val);
-		smap_dispose(maps[m]);
-	}
+	for (size_t i = 0; i < set->index.cap; i++)
+		if (set->index.s[i].key)
+			ixent_free(set->index.s[i].val);
+	smap_dispose(&set->index);
 	set->indexed = 0;
 }
 
@@ -848,27 +850,40 @@ static long set_find(const av_pkgset *set, const char *key)
 	return pos ? (long)((uintptr_t)pos - 1) : -1;
 }
 
-static void vec_sort(vec *vc)
+/* index_cmp for nodes of one name (a name vec): the names are equal. */
+static int version_qcmp(const void *a, const void *b)
+{
+	const node *x = *(node *const *)a, *y = *(node *const *)b;
+	int c = av_version_compare(y->pkg->version, x->pkg->version);
+
+	if (!c && !(c = strcmp(x->pkg->arch, y->pkg->arch)))
+		c = strcmp(x->pkg->version, y->pkg->version);
+	return c;
+}
+
+static void vec_sort(vec *vc, int which)
 {
 	if (vc->unsorted && vc->n > 1)
-		qsort(vc->v, vc->n, sizeof(*vc->v), index_qcmp);
+		qsort(vc->v, vc->n, sizeof(*vc->v), which == IX_NAME ? version_qcmp : index_qcmp);
 	vc->unsorted = 0;
 }
 
-/* Append nd to the vec of name. */
-static int vec_add(smap *m, const char *name, node *nd)
+/* Append nd to name's vec `which`. */
+static int vec_add(smap *m, int which, const char *name, node *nd)
 {
-	vec *vc = smap_get(m, name);
+	ixent *e = smap_get(m, name);
+	vec *vc;
 	int rc;
 
-	if (!vc) {
-		if (!(vc = av_calloc(1, sizeof(*vc))) || !(vc->name = av_strdup(name)) ||
-		    (rc = smap_put(m, vc->name, vc))) {
-			if (vc)
-				vec_free(vc);
+	if (!e) {
+		if (!(e = av_calloc(1, sizeof(*e))) || !(e->name = av_strdup(name)) ||
+		    (rc = smap_put(m, e->name, e))) {
+			if (e)
+				ixent_free(e);
 			return AV_ERROR;
 		}
 	}
+	vc = &e->of[which];
 	if ((rc = av_array_grow((void **)&vc->v, &vc->alloc, vc->n + 1, sizeof(*vc->v))))
 		return rc;
 	if (vc->n && index_cmp(vc->v[vc->n - 1], nd) > 0)
@@ -898,18 +913,22 @@ static size_t vec_find(const vec *vc, const node *nd)
 	return vc->n;
 }
 
-static void vec_remove(smap *m, const char *name, const node *nd)
+static void vec_remove(smap *m, int which, const char *name, const node *nd)
 {
-	vec *vc = smap_get(m, name);
+	ixent *e = smap_get(m, name);
+	vec *vc;
 	size_t i;
 
-	if (!vc || (i = vec_find(vc, nd)) == vc->n)
+	if (!e)
+		return;
+	vc = &e->of[which];
+	if ((i = vec_find(vc, nd)) == vc->n)
 		return;
 	memmove(&vc->v[i], &vc->v[i + 1], (vc->n - i - 1) * sizeof(*vc->v));
-	if (--vc->n)
+	if (--vc->n || e->of[!which].n)
 		return;
-	smap_del(m, vc->name);
-	vec_free(vc);
+	smap_del(m, e->name);
+	ixent_free(e);
 }
 
 /* The names nd provides, each once: is entry i the first of its name? */
@@ -925,31 +944,24 @@ static int index_add(av_pkgset *set, node *nd)
 {
 	int rc;
 
-	if ((rc = node_parse(nd)) || (rc = vec_add(&set->byname, nd->pkg->name, nd)))
+	if ((rc = node_parse(nd)) || (rc = vec_add(&set->index, IX_NAME, nd->pkg->name, nd)))
 		return rc;
 	for (size_t i = 0; i < nd->nprov; i++)
 		if (first_provide(nd, i) &&
-		    (rc = vec_add(&set->byprov, nd->prov[i].name, nd)))
+		    (rc = vec_add(&set->index, IX_PROV, nd->prov[i].name, nd)))
 			return rc;
 	return 0;
 }
 
 static void index_remove(av_pkgset *set, const node *nd)
 {
-	vec_remove(&set->byname, nd->pkg->name, nd);
+	vec_remove(&set->index, IX_NAME, nd->pkg->name, nd);
 	for (size_t i = 0; i < nd->nprov; i++)
 		if (first_provide(nd, i))
-			vec_remove(&set->byprov, nd->prov[i].name, nd);
+			vec_remove(&set->index, IX_PROV, nd->prov[i].name, nd);
 }
 
-static void vecs_sort(smap *m)
-{
-	for (size_t i = 0; i < m->cap; i++)
-		if (m->s[i].key)
-			vec_sort(m->s[i].val);
-}
-
-/* Build the name and provides indexes once; then kept up to date. */
+/* Build the name and provides index once; then kept up to date. */
 static int index_ensure(const av_pkgset *cset)
 {
 	av_pkgset *set = (av_pkgset *)cset;	/* a cache: logically const */
@@ -957,7 +969,7 @@ static int index_ensure(const av_pkgset *cset)
 
 	if (set->indexed)
 		return 0;
-	if ((rc = smap_reserve(&set->byname, set->n)))
+	if ((rc = smap_reserve(&set->index, set->n)))
 		return rc;
 	for (size_t i = 0; i < set->n; i++) {
 		if ((rc = index_add(set, set->v[i]))) {
@@ -965,8 +977,13 @@ static int index_ensure(const av_pkgset *cset)
 			return rc;
 		}
 	}
-	vecs_sort(&set->byname);
-	vecs_sort(&set->byprov);
+	for (size_t i = 0; i < set->index.cap; i++) {
+		ixent *e = set->index.s[i].val;
+		if (set->index.s[i].key) {
+			vec_sort(&e->of[IX_NAME], IX_NAME);
+			vec_sort(&e->of[IX_PROV], IX_PROV);
+		}
+	}
 	set->indexed = 1;
 	return 0;
 }
@@ -1433,22 +1450,27 @@ typedef int (*visit_fn)(node *nd, void *payload);
 
 static int search(const av_pkgset *set, const edep *d, int flags, visit_fn fn, void *payload)
 {
+	ixent *e;
 	vec *vc;
 	int rc;
 
 	if ((rc = index_ensure(set)))
 		return rc;
-	if ((vc = smap_get(&set->byname, d->name)) && (flags & S_ORDERED))
-		vec_sort(vc);
-	for (size_t i = 0; vc && i < vc->n; i++)
+	if (!(e = smap_get(&set->index, d->name)))
+		return 0;
+	vc = &e->of[IX_NAME];
+	if (flags & S_ORDERED)
+		vec_sort(vc, IX_NAME);
+	for (size_t i = 0; i < vc->n; i++)
 		if (arch_ok(vc->v[i], d, flags) &&
 		    av_version_satisfies(vc->v[i]->pkg->version, d->op, d->version) &&
 		    (rc = fn(vc->v[i], payload)))
 			return rc;
-	if (!(flags & S_PROVIDERS) || !(vc = smap_get(&set->byprov, d->name)))
+	if (!(flags & S_PROVIDERS))
 		return 0;
+	vc = &e->of[IX_PROV];
 	if (flags & S_ORDERED)
-		vec_sort(vc);
+		vec_sort(vc, IX_PROV);
 	for (size_t i = 0; i < vc->n; i++)
 		if (arch_ok(vc->v[i], d, flags) && provides_ok(vc->v[i], d, flags) &&
 		    (rc = fn(vc->v[i], payload)))
@@ -2085,7 +2107,8 @@ static int filter_core(const av_pkgset *src, pick_fn pick, void *pp, const char 
 		if ((rc = index_ensure(src)))
 			return rc;
 		for (size_t k = 0; k < nnames && !rc; k++) {
-			const vec *vc = smap_get(&src->byname, names[k]);
+			const ixent *e = smap_get(&src->index, names[k]);
+			const vec *vc = e ? &e->of[IX_NAME] : NULL;
 
 			for (size_t i = 0; vc && i < vc->n && !rc; i++)
 				if (pick(vc->v[i]->pkg, pp) &&
