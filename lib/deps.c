@@ -115,14 +115,19 @@ static slot *smap_slot(const smap *m, const char *key, uint64_t h)
 	}
 }
 
-static void *smap_get(const smap *m, const char *key)
+static void *smap_get_h(const smap *m, const char *key, uint64_t h)
 {
 	slot *sl;
 
 	if (!m->cap)
 		return NULL;
-	sl = smap_slot(m, key, str_hash(key));
+	sl = smap_slot(m, key, h);
 	return sl->key ? sl->val : NULL;
+}
+
+static void *smap_get(const smap *m, const char *key)
+{
+	return m->cap ? smap_get_h(m, key, str_hash(key)) : NULL;
 }
 
 /* Room for need entries at a load factor of at most 1/2. */
@@ -149,9 +154,8 @@ static int smap_reserve(smap *m, size_t need)
 
 /* Map key (borrowed: it must live as long as the entry) to val; an
  * existing entry takes the new key pointer, so it never fails then. */
-static int smap_put(smap *m, const char *key, void *val)
+static int smap_put_h(smap *m, const char *key, uint64_t h, void *val)
 {
-	uint64_t h = str_hash(key);
 	slot *sl = m->cap ? smap_slot(m, key, h) : NULL;
 	int rc;
 
@@ -165,6 +169,11 @@ static int smap_put(smap *m, const char *key, void *val)
 	sl->hash = h;
 	sl->val = val;
 	return 0;
+}
+
+static int smap_put(smap *m, const char *key, void *val)
+{
+	return smap_put_h(m, key, str_hash(key), val);
 }
 
 /* Linear probing: shift back the entries that probed past the hole. */
@@ -992,7 +1001,9 @@ static int index_ensure(const av_pkgset *cset)
  * there and replace is 0, nothing done. */
 static int set_insert(av_pkgset *set, node *nd, int replace)
 {
-	long i = set_find(set, nd->key);
+	uint64_t h = str_hash(nd->key);	/* hashed once for the find and the put */
+	void *pos = smap_get_h(&set->bykey, nd->key, h);
+	long i = pos ? (long)((uintptr_t)pos - 1) : -1;
 	node *old;
 	int rc;
 
@@ -1003,12 +1014,12 @@ static int set_insert(av_pkgset *set, node *nd, int replace)
 			index_remove(set, old);
 		set->v[i] = nd;
 		nd->refs++;
-		smap_put(&set->bykey, nd->key, POS(i));	/* existing: cannot fail */
+		smap_put_h(&set->bykey, nd->key, h, POS(i));	/* existing: cannot fail */
 		node_unref(old);
 		return set->indexed ? index_add(set, nd) : 0;
 	}
 	if ((rc = av_array_grow((void **)&set->v, &set->alloc, set->n + 1, sizeof(*set->v))) ||
-	    (rc = smap_put(&set->bykey, nd->key, POS(set->n))))
+	    (rc = smap_put_h(&set->bykey, nd->key, h, POS(set->n))))
 		return rc;
 	if (set->n && strcmp(set->v[set->n - 1]->key, nd->key) > 0)
 		set->sorted = 0;
@@ -1964,9 +1975,9 @@ static int take(node *nd, void *payload)
 	resolver *r = payload;
 	int rc;
 
-	if (set_find(r->result, nd->key) >= 0)
-		return 0;
-	if ((rc = set_insert(r->result, nd, 0)) < 0 || (rc = nodes_push(&r->added, nd)))
+	if ((rc = set_insert(r->result, nd, 0)))
+		return rc > 0 ? 0 : rc;	/* 1: it was there already */
+	if ((rc = nodes_push(&r->added, nd)))
 		return rc;
 	return !r->all_variants;
 }
