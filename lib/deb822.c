@@ -738,16 +738,29 @@ int av_deb822_parse_canonical(av_stanza **out, const char *data, size_t len)
 		p = e + 1;
 	}
 	/* a name twice: the parser says so.  Names are compared only when a
-	 * 64-bit filter of their first letter and length has seen one alike. */
-	for (size_t i = 0, seen = 0; i < s->count; i++) {
-		const char *n = s->fields[i].name;
-		uint64_t bit = (uint64_t)1 << (((unsigned)(n[0] | 0x20) + strlen(n)) & 63);
+	 * 64-bit filter of their first letter and length has seen one alike,
+	 * and then only with those of that letter and length. */
+	{
+		size_t len[512];
+		uint64_t seen = 0;
 
-		if (seen & bit)
-			for (size_t j = 0; j < i; j++)
-				if (!strcasecmp(n, s->fields[j].name))
-					goto other;
-		seen |= bit;
+		if (s->count > AV_ARRAY_SIZE(len))
+			goto other;	/* over the default limit: the parser decides */
+
+		for (size_t i = 0; i < s->count; i++) {
+			const char *n = s->fields[i].name;
+			uint64_t bit;
+
+			len[i] = strlen(n);
+			bit = (uint64_t)1 << (((unsigned)(n[0] | 0x20) + len[i]) & 63);
+			if (seen & bit)
+				for (size_t j = 0; j < i; j++)
+					if (len[j] == len[i] &&
+					    (s->fields[j].name[0] | 0x20) == (n[0] | 0x20) &&
+					    !strcasecmp(n, s->fields[j].name))
+						goto other;
+			seen |= bit;
+		}
 	}
 	*out = s;
 	return 1;

@@ -532,14 +532,18 @@ void av_deplist_dispose(av_deplist *l)
 	memset(l, 0, sizeof(*l));
 }
 
+/* Pieces appended, not printf: the resolver formats every dependency it
+ * evaluates (it dedupes them by their text). */
 int av_dep_format(av_buf *out, const av_dep *d)
 {
 	int rc = av_buf_puts(out, d->name);
 
-	if (!rc && d->op != AV_REL_NONE)
-		rc = av_buf_printf(out, " (%s %s)", av_relop_str(d->op), d->version);
-	if (!rc && d->arch)
-		rc = av_buf_printf(out, " [%s]", d->arch);
+	if (!rc && d->op != AV_REL_NONE &&
+	    !(rc = av_buf_puts(out, " (")) && !(rc = av_buf_puts(out, av_relop_str(d->op))) &&
+	    !(rc = av_buf_putc(out, ' ')) && !(rc = av_buf_puts(out, d->version)))
+		rc = av_buf_putc(out, ')');
+	if (!rc && d->arch && !(rc = av_buf_puts(out, " [")) && !(rc = av_buf_puts(out, d->arch)))
+		rc = av_buf_putc(out, ']');
 	return rc;
 }
 
@@ -670,13 +674,16 @@ static int node_parse_provides(node *nd, const char *value)
 /* A source package has none of them, as far as aptly is concerned. */
 static void node_scan(node *nd)
 {
+	static const unsigned char scanned_len[NSCANNED] = { 7, 11, 10, 8, 8, 10 };
 	const av_stanza *st = nd->pkg->stanza;
 
 	for (size_t i = 0; nd->pkg->type != AV_PKG_SOURCE && i < st->count; i++) {
 		const char *name = st->fields[i].name;
+		size_t len = strlen(name);
 		for (int f = 0; f < NSCANNED; f++) {
-			if (!nd->val[f] && tolower((unsigned char)name[0]) ==
-			    tolower((unsigned char)scanned[f][0]) && !strcasecmp(name, scanned[f])) {
+			if (!nd->val[f] && len == scanned_len[f] &&
+			    tolower((unsigned char)name[0]) == tolower((unsigned char)scanned[f][0]) &&
+			    !strcasecmp(name, scanned[f])) {
 				nd->val[f] = st->fields[i].value;
 				break;
 			}
@@ -872,13 +879,26 @@ static int version_qcmp(const void *a, const void *b)
 
 static void vec_sort(vec *vc, int which)
 {
-	if (vc->unsorted && vc->n > 1)
-		qsort(vc->v, vc->n, sizeof(*vc->v), which == IX_NAME ? version_qcmp : index_qcmp);
+	int (*cmp)(const void *, const void *) = which == IX_NAME ? version_qcmp : index_qcmp;
+
+	if (vc->unsorted && vc->n > 8) {
+		qsort(vc->v, vc->n, sizeof(*vc->v), cmp);
+	} else if (vc->unsorted) {
+		/* Most vecs are a name's few versions: insertion. */
+		for (size_t i = 1; i < vc->n; i++) {
+			node *x = vc->v[i];
+			size_t j = i;
+			for (; j && cmp(&vc->v[j - 1], &x) > 0; j--)
+				vc->v[j] = vc->v[j - 1];
+			vc->v[j] = x;
+		}
+	}
 	vc->unsorted = 0;
 }
 
-/* Append nd to name's vec `which`. */
-static int vec_add(smap *m, int which, const char *name, node *nd)
+/* Append nd to name's vec `which`; bulk: the caller sorts every vec
+ * afterwards, so the order is not checked here. */
+static int vec_add(smap *m, int which, const char *name, node *nd, int bulk)
 {
 	ixent *e = smap_get(m, name);
 	vec *vc;
@@ -895,7 +915,7 @@ static int vec_add(smap *m, int which, const char *name, node *nd)
 	vc = &e->of[which];
 	if ((rc = av_array_grow((void **)&vc->v, &vc->alloc, vc->n + 1, sizeof(*vc->v))))
 		return rc;
-	if (vc->n && index_cmp(vc->v[vc->n - 1], nd) > 0)
+	if (vc->n && (bulk || index_cmp(vc->v[vc->n - 1], nd) > 0))
 		vc->unsorted = 1;
 	vc->v[vc->n++] = nd;
 	return 0;
@@ -949,15 +969,16 @@ static int first_provide(const node *nd, size_t i)
 	return 1;
 }
 
-static int index_add(av_pkgset *set, node *nd)
+static int index_add(av_pkgset *set, node *nd, int bulk)
 {
 	int rc;
 
-	if ((rc = node_parse(nd)) || (rc = vec_add(&set->index, IX_NAME, nd->pkg->name, nd)))
+	if ((rc = node_parse(nd)) ||
+	    (rc = vec_add(&set->index, IX_NAME, nd->pkg->name, nd, bulk)))
 		return rc;
 	for (size_t i = 0; i < nd->nprov; i++)
 		if (first_provide(nd, i) &&
-		    (rc = vec_add(&set->index, IX_PROV, nd->prov[i].name, nd)))
+		    (rc = vec_add(&set->index, IX_PROV, nd->prov[i].name, nd, bulk)))
 			return rc;
 	return 0;
 }
@@ -981,7 +1002,7 @@ static int index_ensure(const av_pkgset *cset)
 	if ((rc = smap_reserve(&set->index, set->n)))
 		return rc;
 	for (size_t i = 0; i < set->n; i++) {
-		if ((rc = index_add(set, set->v[i]))) {
+		if ((rc = index_add(set, set->v[i], 1))) {
 			index_dispose(set);
 			return rc;
 		}
@@ -1016,7 +1037,7 @@ static int set_insert(av_pkgset *set, node *nd, int replace)
 		nd->refs++;
 		smap_put_h(&set->bykey, nd->key, h, POS(i));	/* existing: cannot fail */
 		node_unref(old);
-		return set->indexed ? index_add(set, nd) : 0;
+		return set->indexed ? index_add(set, nd, 0) : 0;
 	}
 	if ((rc = av_array_grow((void **)&set->v, &set->alloc, set->n + 1, sizeof(*set->v))) ||
 	    (rc = smap_put_h(&set->bykey, nd->key, h, POS(set->n))))
@@ -1025,7 +1046,7 @@ static int set_insert(av_pkgset *set, node *nd, int replace)
 		set->sorted = 0;
 	set->v[set->n++] = nd;
 	nd->refs++;
-	return set->indexed ? index_add(set, nd) : 0;
+	return set->indexed ? index_add(set, nd, 0) : 0;
 }
 
 /* set_insert for a node no set holds yet: freed if not taken. */

@@ -188,7 +188,13 @@ done:
 
 int av_pkg_key(av_buf *out, const av_pkg *p)
 {
-	return av_buf_printf(out, "%s_%s_%s", p->name, p->version, p->arch);
+	int rc;
+
+	/* Pieces, not printf: every package loaded gets its key made. */
+	if (!(rc = av_buf_puts(out, p->name)) && !(rc = av_buf_putc(out, '_')) &&
+	    !(rc = av_buf_puts(out, p->version)) && !(rc = av_buf_putc(out, '_')))
+		rc = av_buf_puts(out, p->arch);
+	return rc;
 }
 
 /*
