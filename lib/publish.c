@@ -1400,8 +1400,9 @@ static int wjob_start(pubctx *p, const char *rel, const char *key, made *m)
 	wjob *j;
 	int rc;
 
-	/* At most two running: a third waits for the oldest. */
-	while (p->njobs - p->jdone >= 2)
+	/* At most four running (their data is what they do not copy from
+	 * the live files): a fifth waits for the oldest. */
+	while (p->njobs - p->jdone >= 4)
 		wjob_join(p->jobs[p->jdone++]);
 	if ((rc = av_array_grow((void **)&p->jobs, &p->jalloc, p->njobs + 1, sizeof(*p->jobs))))
 		return rc;
@@ -3494,9 +3495,10 @@ peeked_done:
 	for (size_t i = 0; i < p.ng; i++)
 		if ((rc = write_group(&p, &p.g[i])))
 			goto fail_stage;
-	if ((rc = jobs_finish(&p)))
-		goto fail_stage;
-	if ((rc = link_pool(&p)) || (rc = write_by_hash(&p)) || (rc = write_release(&p)))
+	/* The pool while the last index files are hashed and written (its
+	 * checks and links wait on the disk more than they compute). */
+	if ((rc = link_pool(&p)) || (rc = jobs_finish(&p)) || (rc = write_by_hash(&p)) ||
+	    (rc = write_release(&p)))
 		goto fail_stage;
 	cJSON_AddItemToObject(p.meta, "files", p.files);
 	p.files = cJSON_CreateObject();
