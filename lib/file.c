@@ -109,21 +109,29 @@ int av_file_write_atomic(const char *path, const void *data, size_t len)
 int av_mkdir_p(const char *path)
 {
 	char tmp[4096];
-	size_t len = strlen(path);
+	size_t len = strlen(path), made = 0;
+	char *slash[256];
 
 	if (len == 0 || len >= sizeof(tmp))
 		return av_error_set(AV_EINVALID, "bad directory path '%s'", path);
 	memcpy(tmp, path, len + 1);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
+	/* From the deepest: usually only the last part is missing (a pool
+	 * directory under existing ones), so one mkdir, not one per part. */
+	for (;;) {
+		char *s;
+		if (mkdir(tmp, 0755) == 0 || errno == EEXIST)
+			break;
+		if (errno != ENOENT || made == AV_ARRAY_SIZE(slash) || !(s = strrchr(tmp, '/')) ||
+		    s == tmp)
+			return av_error_set_errno(AV_EIO, errno, "cannot create '%s'", tmp);
+		*s = '\0';
+		slash[made++] = s;
+	}
+	while (made) {
+		*slash[--made] = '/';
 		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
 			return av_error_set_errno(AV_EIO, errno, "cannot create '%s'", tmp);
-		*p = '/';
 	}
-	if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-		return av_error_set_errno(AV_EIO, errno, "cannot create '%s'", tmp);
 	return 0;
 }
 
