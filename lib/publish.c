@@ -2179,11 +2179,24 @@ static int collision(pubctx *p, const pfile *f, const char *target)
 /* Link the package files of the chunks built in this run. */
 static int pending_save(av_ctx *c, const char *prefix, const pfiles *cand, av_buf *saved);
 
+/* Is path's directory the one in *known?  If not, it becomes it. */
+static int same_parent(const char *path, av_buf *known)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n = slash ? (size_t)(slash - path) : 0;
+
+	if (known->len == n && known->ptr && !memcmp(known->ptr, path, n))
+		return 1;
+	av_buf_clear(known);
+	av_buf_put(known, path, n);
+	return 0;
+}
+
 static int link_pool(pubctx *p)
 {
 	const char *root = av_store_root(p->c->store);
 	pfiles f = { 0 }, missing = { 0 };
-	av_buf target = AV_BUF_INIT, src = AV_BUF_INIT;
+	av_buf target = AV_BUF_INIT, src = AV_BUF_INIT, known = AV_BUF_INIT;
 	int rc = 0;
 
 	/* Files of chunks the live generation did not have: built now, or
@@ -2247,6 +2260,10 @@ static int link_pool(pubctx *p)
 					  "(failpoint publish-link)", missing.v[i].rel);
 			break;
 		}
+		/* A directory not seen yet is made first (on a first publish
+		 * most are new: a link that fails first costs a call). */
+		if (!same_parent(target.ptr, &known) && (rc = mkdir_parent(target.ptr)))
+			break;
 		if (link(src.ptr, target.ptr) == 0 ||
 		    (errno == ENOENT && !(rc = mkdir_parent(target.ptr)) &&
 		     link(src.ptr, target.ptr) == 0)) {
@@ -2275,6 +2292,7 @@ static int link_pool(pubctx *p)
 done:
 	pfiles_dispose(&f);
 	pfiles_dispose(&missing);
+	av_buf_dispose(&known);
 	av_buf_dispose(&target);
 	av_buf_dispose(&src);
 	return rc;
