@@ -82,6 +82,20 @@ static char *read_fresh(const git_oid *oid)
 	return text;
 }
 
+/* Each oids[i] reads back, through a fresh handle, as fmt with i. */
+static void assert_texts(const git_oid *oids, int n, const char *fmt)
+{
+	char text[64];
+
+	for (int i = 0; i < n; i++) {
+		char *got = read_fresh(&oids[i]);
+		snprintf(text, sizeof(text), fmt, i);
+		cr_assert_not_null(got, "object %d cannot be read", i);
+		cr_assert_str_eq(got, text);
+		free(got);
+	}
+}
+
 static git_oid ref_fresh(const char *refname)
 {
 	av_store *s = open_store();
@@ -293,13 +307,7 @@ Test(store, flush_of_more_than_16_objects_writes_exactly_one_pack)
 	for (int i = 0; i < 40; i++)
 		cr_assert_not(loose_exists(&oids[i]), "object %d is also loose", i);
 	av_store_free(s);
-	for (int i = 0; i < 40; i++) {
-		char *got = read_fresh(&oids[i]);
-		snprintf(text, sizeof(text), "object %d\n", i);
-		cr_assert_not_null(got, "object %d not in the pack", i);
-		cr_assert_str_eq(got, text);
-		free(got);
-	}
+	assert_texts(oids, 40, "object %d\n");
 	/* git itself agrees the pack is sound. */
 	cr_assert_eq(fx_sh("git --git-dir='%s/db' verify-pack '%s'/db/objects/pack/*.idx",
 			   root, root), 0);
@@ -1114,20 +1122,8 @@ Test(store, deferred_flushes_write_whole_objects_and_settle)
 	cr_assert_eq(av_store_settle(s, root), 0, "%s", av_error_last());
 	cr_assert_eq(av_store_defer_sync(s, 0), 0);
 	av_store_free(s);
-	for (int i = 0; i < 3; i++) {
-		char *got = read_fresh(&few[i]);
-		snprintf(text, sizeof(text), "loose %d\n", i);
-		cr_assert_not_null(got);
-		cr_assert_str_eq(got, text);
-		free(got);
-	}
-	for (int i = 0; i < 40; i++) {
-		char *got = read_fresh(&many[i]);
-		snprintf(text, sizeof(text), "packed %d\n", i);
-		cr_assert_not_null(got);
-		cr_assert_str_eq(got, text);
-		free(got);
-	}
+	assert_texts(few, 3, "loose %d\n");
+	assert_texts(many, 40, "packed %d\n");
 	cr_assert_eq(fx_sh("git --git-dir='%s/db' verify-pack '%s'/db/objects/pack/*.idx",
 			   root, root), 0);
 }
