@@ -107,64 +107,10 @@ void av_hasher_free(av_hasher *h)
 	free(h);
 }
 
-/* Digests first..last of a buffer, one shot each (for a thread). */
-typedef struct digest_job {
-	const void *data;
-	size_t len;
-	int first, last;
-	char *dst[4];
-	int ok;
-} digest_job;
-
-static void *digest_run(void *arg)
-{
-	digest_job *j = arg;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned n;
-
-	j->ok = 1;
-	for (int i = j->first; i <= j->last; i++) {
-		if (!EVP_Digest(j->data, j->len, md, &n, md_at(i), NULL)) {
-			j->ok = 0;
-			break;
-		}
-		hex(j->dst[i], md, n);
-	}
-	return NULL;
-}
-
 int av_digests_mem(av_digests *out, const void *data, size_t len)
 {
-	av_hasher *h = NULL;
-	int rc;
-
-	/* A large buffer (a published index) is read by two threads: SHA256
-	 * and SHA512 on one, MD5 and SHA1 on this one. */
-	if (len >= (1 << 20)) {
-		digest_job a = { data, len, 0, 1, { out->md5, out->sha1, out->sha256,
-						    out->sha512 }, 0 };
-		digest_job b = a;
-		pthread_t th;
-		int threaded;
-		b.first = 2;
-		b.last = 3;
-		threaded = pthread_create(&th, NULL, digest_run, &b) == 0;
-		digest_run(&a);
-		if (threaded)
-			pthread_join(th, NULL);
-		else
-			digest_run(&b);
-		if (!a.ok || !b.ok)
-			return av_error_set(AV_ERROR, "digest failed");
-		out->size = len;
-		return 0;
-	}
-	if ((rc = av_hasher_new(&h)))
-		return rc;
-	if (!(rc = av_hasher_update(h, data, len)))
-		rc = av_hasher_final(h, out);
-	av_hasher_free(h);
-	return rc;
+	/* A large buffer (a published index) is read by two threads there. */
+	return av_digests_resume(out, NULL, data, len, NULL, 0, NULL);
 }
 
 int av_digests_file(av_digests *out, const char *path)
