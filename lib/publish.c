@@ -201,6 +201,13 @@ typedef struct pubctx {
 	long long now;
 	pfiles linked;		/* pool links this run made */
 	av_buf intent;		/* the pending list naming them until the ref moves */
+	struct {		/* the pool, linked on its own thread */
+		pfiles want;	/* files of the chunks new to this generation */
+		pthread_t th;
+		int started, rc, code;
+		pfiles clash;	/* a file there with other content */
+		char err[1024];
+	} pool;
 	int live_ok;		/* the live generation is the one old describes */
 	struct wjob **jobs;	/* index files being hashed and written */
 	size_t njobs, jalloc, jdone;
@@ -236,10 +243,14 @@ static void chunk_free(chunk *k)
 static void pfiles_dispose(pfiles *f);
 
 static int jobs_finish(pubctx *p);
+static int pool_finish(pubctx *p);
 
 static void pubctx_dispose(pubctx *p)
 {
 	jobs_finish(p);
+	pool_finish(p);
+	pfiles_dispose(&p->pool.want);
+	pfiles_dispose(&p->pool.clash);
 	free(p->jobs);
 	av_buf_dispose(&p->intent);
 	pfiles_dispose(&p->linked);
@@ -2160,7 +2171,7 @@ static int copy_file(const char *from, const char *to)
 
 static int owners_of(pubctx *p, const char *rel, av_buf *out);
 
-static int collision(pubctx *p, const pfile *f, const char *target)
+static int collision(pubctx *p, const pfile *f)
 {
 	av_buf who = AV_BUF_INIT;
 	int rc;
@@ -2171,12 +2182,21 @@ static int collision(pubctx *p, const pfile *f, const char *target)
 			  "wants sha256 %.16s...); nothing was published", f->rel,
 			  p->prefix, who.len ? who.ptr : "no published distribution",
 			  p->dist, f->sha);
-	(void)target;
 	av_buf_dispose(&who);
 	return rc;
 }
 
-/* Link the package files of the chunks built in this run. */
+/* f is in the pool with other content: pool_finish says whose. */
+static int clash(pubctx *p, const pfile *f)
+{
+	int rc;
+
+	if ((rc = pfiles_add(&p->pool.clash, f)))
+		return rc;
+	return av_error_set(AV_ECONFLICT, "pool file '%s' already exists with other content",
+			    f->rel);
+}
+
 static int pending_save(av_ctx *c, const char *prefix, const pfiles *cand, av_buf *saved);
 
 /* Is path's directory the one in *known?  If not, it becomes it. */
@@ -2192,32 +2212,46 @@ static int same_parent(const char *path, av_buf *known)
 	return 0;
 }
 
-static int link_pool(pubctx *p)
+/* The files of chunks the live generation did not have: built now, or
+ * taken from another distribution (maybe of another prefix). */
+static int pool_gather(pubctx *p)
 {
-	const char *root = av_store_root(p->c->store);
-	pfiles f = { 0 }, missing = { 0 };
-	av_buf target = AV_BUF_INIT, src = AV_BUF_INIT, known = AV_BUF_INIT;
+	pfiles *f = &p->pool.want;
 	int rc = 0;
 
-	/* Files of chunks the live generation did not have: built now, or
-	 * taken from another distribution (maybe of another prefix). */
 	for (size_t i = 0; i < p->nall && !rc; i++) {
 		const chunk *k = p->all[i];
 		if (k->same)
 			continue;
 		if (k->built) {
-			rc = pfiles_parse(&f, k->files.ptr ? k->files.ptr : "", k->files.len);
+			rc = pfiles_parse(f, k->files.ptr ? k->files.ptr : "", k->files.len);
 		} else if (k->foreign) {
 			av_buf b = AV_BUF_INIT;
 			if (!(rc = chunk_blob(p->c->store, k, "files", &b)))
-				rc = pfiles_parse(&f, b.ptr ? b.ptr : "", b.len);
+				rc = pfiles_parse(f, b.ptr ? b.ptr : "", b.len);
 			av_buf_dispose(&b);
 		}
 	}
-	if (rc)
-		goto done;
-	pfiles_sort(&f);
-	/* Check everything before writing anything; what is there already
+	if (!rc)
+		pfiles_sort(f);
+	return rc;
+}
+
+/*
+ * Link p->pool.want into the pool.  It runs on its own thread while the
+ * generation is written (which it does not touch), and uses no store
+ * handle: a collision is only marked (pool.clash), and pool_finish names
+ * its owners.
+ */
+static int link_pool(pubctx *p)
+{
+	const char *root = av_store_root(p->c->store);
+	const pfiles f = p->pool.want;
+	pfiles missing = { 0 };
+	av_buf target = AV_BUF_INIT, src = AV_BUF_INIT, known = AV_BUF_INIT;
+	int rc = 0;
+
+	/* Check everything before linking anything; what is there already
 	 * (the same file, else a collision) is not linked again. */
 	for (size_t i = 0; i < f.n && !rc; i++) {
 		struct stat st;
@@ -2242,7 +2276,7 @@ static int link_pool(pubctx *p)
 		if ((rc = same_file(target.ptr, src.ptr, f.v[i].sha, &same)))
 			break;
 		if (!same)
-			rc = collision(p, &f.v[i], target.ptr);
+			rc = clash(p, &f.v[i]);
 	}
 	/* Before the first link: a pending list naming what will be linked,
 	 * so that files a crash leaves unreferenced are swept later.  It
@@ -2277,7 +2311,7 @@ static int link_pool(pubctx *p)
 			/* Linked meanwhile by a publish of another distribution. */
 			int same;
 			if (!(rc = same_file(target.ptr, src.ptr, missing.v[i].sha, &same)) && !same)
-				rc = collision(p, &missing.v[i], target.ptr);
+				rc = clash(p, &missing.v[i]);
 			continue;
 		}
 		if (errno == EXDEV || errno == EPERM || errno == EMLINK) {
@@ -2289,13 +2323,60 @@ static int link_pool(pubctx *p)
 		}
 		rc = av_error_set_errno(AV_EIO, errno, "cannot link '%s'", target.ptr);
 	}
-done:
-	pfiles_dispose(&f);
 	pfiles_dispose(&missing);
 	av_buf_dispose(&known);
 	av_buf_dispose(&target);
 	av_buf_dispose(&src);
 	return rc;
+}
+
+static void *pool_thread(void *arg)
+{
+	pubctx *p = arg;
+
+	if ((p->pool.rc = link_pool(p))) {
+		p->pool.code = av_error_code();
+		snprintf(p->pool.err, sizeof(p->pool.err), "%s", av_error_last());
+	}
+	return NULL;
+}
+
+/*
+ * Link the pool while the generation is written: on a first publish its
+ * thousands of mkdir and link calls wait on the filesystem about as long
+ * as the index files take.  Neither touches the other's files, and the
+ * generation goes live only after pool_finish.
+ */
+static int pool_start(pubctx *p)
+{
+	int rc;
+
+	if ((rc = pool_gather(p)))
+		return rc;
+	if (!p->pool.want.n)
+		return 0;
+	if (pthread_create(&p->pool.th, NULL, pool_thread, p)) {
+		pool_thread(p);		/* no thread: linked now */
+		return 0;
+	}
+	p->pool.started = 1;
+	return 0;
+}
+
+/* Wait for the pool; its failure, if any, is this thread's error. */
+static int pool_finish(pubctx *p)
+{
+	if (p->pool.started) {
+		pthread_join(p->pool.th, NULL);
+		p->pool.started = 0;
+	}
+	if (!p->pool.rc)
+		return 0;
+	if (p->pool.clash.n)
+		collision(p, &p->pool.clash.v[0]);
+	else
+		av_error_set(p->pool.code ? p->pool.code : p->pool.rc, "%s", p->pool.err);
+	return p->pool.rc;
 }
 
 /* ---- Release, signatures, by-hash ---- */
@@ -3499,13 +3580,13 @@ peeked_done:
 	/* Objects are made durable by the generation's syncfs below (I6:
 	 * before the ref moves), not by an fsync each. */
 	av_store_defer_sync(c->store, 1);
-	if ((rc = state_chunks(c->store, p.old, &p.old_chunks)) || (rc = other_chunks(&p)) ||
-	    (rc = build_chunks(&p)) ||
+	/* (the paths first: the pool thread links under p.root) */
+	if ((rc = stage_paths(&p)) ||
+	    (rc = state_chunks(c->store, p.old, &p.old_chunks)) || (rc = other_chunks(&p)) ||
+	    (rc = build_chunks(&p)) || (rc = pool_start(&p)) ||
 	    (rc = av_store_flush(c->store)))
 		goto done;
 	/* The generation, beside the live one. */
-	if ((rc = stage_paths(&p)))
-		goto done;
 	clean_debris(p.live.ptr);
 	p.live_ok = live_matches(&p);
 	if ((rc = av_mkdir_p(p.stage.ptr)))
@@ -3513,9 +3594,7 @@ peeked_done:
 	for (size_t i = 0; i < p.ng; i++)
 		if ((rc = write_group(&p, &p.g[i])))
 			goto fail_stage;
-	/* The pool while the last index files are hashed and written (its
-	 * checks and links wait on the disk more than they compute). */
-	if ((rc = link_pool(&p)) || (rc = jobs_finish(&p)) || (rc = write_by_hash(&p)) ||
+	if ((rc = pool_finish(&p)) || (rc = jobs_finish(&p)) || (rc = write_by_hash(&p)) ||
 	    (rc = write_release(&p)))
 		goto fail_stage;
 	cJSON_AddItemToObject(p.meta, "files", p.files);
@@ -3585,6 +3664,7 @@ fail_stage:
 		char keep[1024];
 		snprintf(keep, sizeof(keep), "%s", av_error_last());
 		jobs_finish(&p);
+		pool_finish(&p);
 		av_error_set(e ? e : rc, "%s", keep);
 	}
 	if (!live_switched && p.stage.len)
@@ -3598,6 +3678,7 @@ done:
 		char keep[1024];
 		size_t gone = 0;
 		snprintf(keep, sizeof(keep), "%s", av_error_last());
+		pool_finish(&p);
 		av_txn_free(t);
 		/* A failed publish takes back the pool links it made, unless
 		 * another publish of the prefix is running (then the next
