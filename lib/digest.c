@@ -113,9 +113,13 @@ int av_digests_mem(av_digests *out, const void *data, size_t len)
 	return av_digests_resume(out, NULL, data, len, NULL, 0, NULL);
 }
 
+/* (a heap buffer, not a static thread-local one: every thread the
+ * process starts would zero that, fault it in and not use it) */
+#define FILE_CHUNK (64 << 10)
+
 int av_digests_file(av_digests *out, const char *path)
 {
-	static _Thread_local unsigned char chunk[1 << 17];
+	unsigned char *chunk = NULL;
 	av_hasher *h = NULL;
 	ssize_t n;
 	int fd, rc;
@@ -123,9 +127,13 @@ int av_digests_file(av_digests *out, const char *path)
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return av_error_set_errno(errno == ENOENT ? AV_ENOTFOUND : AV_EIO,
 					  errno, "cannot open '%s'", path);
+	if (!(chunk = av_malloc(FILE_CHUNK))) {
+		rc = AV_ERROR;
+		goto done;
+	}
 	if ((rc = av_hasher_new(&h)))
 		goto done;
-	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+	while ((n = read(fd, chunk, FILE_CHUNK)) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -138,6 +146,7 @@ int av_digests_file(av_digests *out, const char *path)
 	rc = av_hasher_final(h, out);
 done:
 	av_hasher_free(h);
+	free(chunk);
 	close(fd);
 	return rc;
 }
