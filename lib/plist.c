@@ -23,6 +23,7 @@ struct av_plist {
 	bucket b[NBUCKETS];
 	git_oid counts_blob;	/* the root's "n" entry; zero when none */
 	size_t *counts;		/* its numbers, read on first need */
+	av_rawtree raw;		/* the last bucket tree read */
 };
 
 #define COUNTS_NAME "n"
@@ -116,6 +117,7 @@ void av_plist_free(av_plist *l)
 		free(l->b[i].e);
 	}
 	free(l->counts);
+	av_rawtree_dispose(&l->raw);
 	free(l);
 }
 
@@ -181,32 +183,27 @@ static int bucket_count(av_plist *l, int i, size_t *out)
 	return 0;
 }
 
+/* A bucket's tree, read raw: a walk of a whole list reads 256 of them,
+ * and libgit2 would parse each into an object and inflate it through
+ * zlib's stream (a state and a window allocated per tree). */
 static int load(av_plist *l, bucket *b)
 {
-	git_tree *t = NULL;
-	size_t n;
+	av_rawtree *t = &l->raw;
 	int rc;
 
 	if (b->loaded)
 		return 0;
-	if ((rc = av_store_tree_read(l->store, &t, &b->tree)))
+	if ((rc = av_store_tree_raw(l->store, &b->tree, t)) ||
+	    (rc = av_array_grow((void **)&b->e, &b->alloc, t->n, sizeof(*b->e))))
 		return rc;
-	n = git_tree_entrycount(t);
-	if ((rc = av_array_grow((void **)&b->e, &b->alloc, n, sizeof(*b->e))))
-		goto done;
-	for (size_t i = 0; i < n; i++) {
-		const git_tree_entry *te = git_tree_entry_byindex(t, i);
-		if (!(b->e[b->n].key = av_strdup(git_tree_entry_name(te)))) {
-			rc = AV_ERROR;
-			goto done;
-		}
-		git_oid_cpy(&b->e[b->n].oid, git_tree_entry_id(te));
+	for (size_t i = 0; i < t->n; i++) {
+		if (!(b->e[b->n].key = av_strdup(t->e[i].name)))
+			return AV_ERROR;
+		git_oid_cpy(&b->e[b->n].oid, t->e[i].oid);
 		b->n++;
 	}
 	b->loaded = 1;
-done:
-	git_tree_free(t);
-	return rc;
+	return 0;
 }
 
 /* Index of key in b, or -(insertion point) - 1. */
