@@ -191,6 +191,8 @@ typedef struct pubctx {
 	size_t ng, galloc;
 	chunk **all;		/* every distinct chunk of this publish */
 	size_t nall, allalloc;
+	chunk **bykey;		/* the first chunk of each key (open addressing) */
+	size_t bykey_cap, bykey_n;
 	git_tree *old_chunks;	/* aux/chunks of the live state */
 	git_tree **other_chunks;	/* aux/chunks of the other distributions */
 	size_t nother;
@@ -275,6 +277,7 @@ static void pubctx_dispose(pubctx *p)
 	for (size_t i = 0; i < p->nall; i++)
 		chunk_free(p->all[i]);
 	free(p->all);
+	free(p->bykey);
 	git_tree_free(p->old_chunks);
 	for (size_t i = 0; i < p->nother; i++)
 		git_tree_free(p->other_chunks[i]);
@@ -361,6 +364,46 @@ static int add_group(pubctx *p, comp *cp, int kind, const char *arch)
 	return 0;
 }
 
+static size_t key_slot(const chunk *const *t, size_t cap, const char *key)
+{
+	uint64_t h;
+	size_t i;
+
+	memcpy(&h, key, sizeof(h));	/* hex of a SHA-256: spread enough */
+	for (i = (size_t)((h * 0x9e3779b97f4a7c15ull) >> 32) & (cap - 1); t[i];
+	     i = (i + 1) & (cap - 1))
+		if (!strcmp(t[i]->key, key))
+			break;
+	return i;
+}
+
+/* The chunk of this run already keyed like k, or NULL (k is the first). */
+static int key_first(pubctx *p, chunk *k, chunk **first)
+{
+	size_t i;
+
+	if ((p->bykey_n + 1) * 2 > p->bykey_cap) {
+		size_t cap = p->bykey_cap ? p->bykey_cap * 2 : 1024;
+		chunk **t = av_calloc(cap, sizeof(*t));
+		if (!t)
+			return AV_ERROR;
+		for (size_t j = 0; j < p->bykey_cap; j++)
+			if (p->bykey[j])
+				t[key_slot((const chunk *const *)t, cap, p->bykey[j]->key)] =
+					p->bykey[j];
+		free(p->bykey);
+		p->bykey = t;
+		p->bykey_cap = cap;
+	}
+	i = key_slot((const chunk *const *)p->bykey, p->bykey_cap, k->key);
+	*first = p->bykey[i];
+	if (!p->bykey[i]) {
+		p->bykey[i] = k;
+		p->bykey_n++;
+	}
+	return 0;
+}
+
 /* Cut group g into chunks and key each.  A key is the SHA-256 of its
  * chunk's entries and options, hashed in one call (the four-digest
  * hasher per chunk cost more than the sorting). */
@@ -406,13 +449,9 @@ static int chunk_group(pubctx *p, group *g)
 		}
 		av_sha256_hex(k->key, in.ptr, in.len);
 		/* One chunk object per key in this run. */
-		for (size_t j = 0; j < p->nall; j++)
-			if (!strcmp(p->all[j]->key, k->key)) {
-				k->same = p->all[j];
-				break;
-			}
 		if ((rc = av_array_grow((void **)&p->all, &p->allalloc, p->nall + 1,
-					sizeof(*p->all)))) {
+					sizeof(*p->all))) ||
+		    (rc = key_first(p, k, &k->same))) {
 			free(k);
 			break;
 		}
