@@ -2238,6 +2238,20 @@ static int clash(pubctx *p, const pfile *f)
 
 static int pending_save(av_ctx *c, const char *prefix, const pfiles *cand, av_buf *saved);
 
+/* A pool file's source and letter directories, if that left them empty
+ * (path is cut to the last one tried). */
+static void prune_dirs(char *path)
+{
+	for (int up = 0; up < 2; up++) {
+		char *slash = strrchr(path, '/');
+		if (!slash)
+			return;
+		*slash = 0;
+		if (rmdir(path) < 0)
+			return;
+	}
+}
+
 /* Is path's directory the one in *known?  If not, it becomes it. */
 static int same_parent(const char *path, av_buf *known)
 {
@@ -2300,14 +2314,12 @@ static int link_pool(pubctx *p)
 		if ((rc = av_buf_printf(&target, "%s/%s", p->root.ptr, f.v[i].rel)) ||
 		    (rc = av_pool_path(&src, root, f.v[i].sha)))
 			break;
+		/* (a source missing from our pool is found by its link:
+		 * a stat of each first cost a call per file) */
 		if (lstat(target.ptr, &st) < 0) {
 			if (errno != ENOENT)
 				rc = av_error_set_errno(AV_EIO, errno, "cannot read '%s'",
 							target.ptr);
-			if (!rc && !av_pool_has(root, f.v[i].sha))
-				rc = av_error_set(AV_ENOTFOUND, "package file %s (sha256 %s) "
-						  "is missing from the pool", f.v[i].rel,
-						  f.v[i].sha);
 			if (!rc)
 				rc = pfiles_add(&missing, &f.v[i]);
 			continue;
@@ -2359,6 +2371,15 @@ static int link_pool(pubctx *p)
 				rc = pfiles_add(&p->linked, &missing.v[i]);
 			}
 			continue;
+		}
+		if (errno == ENOENT && !av_pool_has(root, missing.v[i].sha)) {
+			/* The links made so far are taken back (publish_run),
+			 * and the directories just made for this one go. */
+			prune_dirs(target.ptr);
+			rc = av_error_set(AV_ENOTFOUND, "package file %s (sha256 %s) is missing "
+					  "from the pool; nothing was published",
+					  missing.v[i].rel, missing.v[i].sha);
+			break;
 		}
 		rc = av_error_set_errno(AV_EIO, errno, "cannot link '%s'", target.ptr);
 	}
@@ -2955,13 +2976,7 @@ static int sweep_pool(av_ctx *c, const char *prefix, const char *pubroot, pfiles
 			break;
 		if (unlink(path.ptr) == 0) {
 			(*removed)++;
-			/* Empty source and letter directories go too. */
-			for (int up = 0; up < 2; up++) {
-				char *slash = strrchr(path.ptr, '/');
-				*slash = 0;
-				if (rmdir(path.ptr) < 0)
-					break;
-			}
+			prune_dirs(path.ptr);
 		} else if (errno != ENOENT) {
 			rc = av_error_set_errno(AV_EIO, errno, "cannot remove '%s'", path.ptr);
 			break;

@@ -228,6 +228,27 @@ expect_err "a same-named pool file with other content is refused" 1 \
 	"$AV" publish repo other --distribution=clash --skip-signing
 check "and nothing was written" test "$(tree_sums "$PUB")" = "$before"
 
+# ---- a package file gone from our own pool ----
+# (two packages: the first is linked before the second is found missing,
+# and that link must be taken back)
+"$AV" repo create gone >/dev/null
+ok1=$(mkdeb aaa-fine 1.0 amd64)
+gone=$(mkdeb zzz-gone 1.0 amd64)
+"$AV" repo add gone "$ok1" "$gone" >/dev/null
+gsha=$(sha256sum <"$gone" | cut -d' ' -f1)
+mv "$APTVAULT_ROOT/pool/${gsha:0:2}/$gsha" "$T/gone.deb"
+before=$(tree_sums "$PUB")
+dirs_before=$(cd "$PUB" && find . -type d | sort)
+expect_err "a package file missing from our pool fails the publish" 1 \
+	"zzz-gone_1.0_amd64.deb.*missing from the pool" \
+	"$AV" publish repo gone --distribution=gone --skip-signing
+check "and nothing was written" test "$(tree_sums "$PUB")" = "$before"
+check "not even a pool directory" test "$(cd "$PUB" && find . -type d | sort)" = "$dirs_before"
+mv "$T/gone.deb" "$APTVAULT_ROOT/pool/${gsha:0:2}/$gsha"
+expect_rc "with the file back it publishes" 0 \
+	"$AV" publish repo gone --distribution=gone --skip-signing
+"$AV" publish drop gone >/dev/null
+
 # ---- publish repo + update, staged sources ----
 "$AV" repo create live >/dev/null
 "$AV" repo add live "$lib" >/dev/null
