@@ -499,6 +499,7 @@ static int emit_stanza(const av_pkg *pkg, const char *field, const char *value,
 static int render_binary(chunk *k, const av_pkg *pkg, const av_buf *list, av_buf *text)
 {
 	av_buf src = AV_BUF_INIT, ver = AV_BUF_INIT, path = AV_BUF_INIT, key = AV_BUF_INIT;
+	av_buf tail = AV_BUF_INIT;
 	const char *sha = av_stanza_get(pkg->stanza, "SHA256");
 	const char *cont = av_stanza_get(pkg->stanza, "Aptvault-Contents");
 	const char *bare = strchr(pkg->version, ':');
@@ -517,15 +518,18 @@ static int render_binary(chunk *k, const av_pkg *pkg, const av_buf *list, av_buf
 	    (rc = file_line(&k->files, sha, key.ptr, path.ptr)))
 		goto done;
 	if (cont && list->len) {
-		/* Contents lines: "path section/name", sorted later. */
+		/* Contents lines: "path section/name", sorted later (put in
+		 * pieces: a package has many files, printf was a cost). */
 		const char *sec = av_stanza_get(pkg->stanza, "Section");
 		const char *d = list->ptr, *end = d + list->len;
+		av_buf *out = &k->contents[u];
+		if ((rc = av_buf_printf(&tail, " %s/%s\n", sec ? sec : "misc", pkg->name)))
+			goto done;
 		while (d < end && !rc) {
 			const char *nl = memchr(d, '\n', (size_t)(end - d));
 			size_t len = nl ? (size_t)(nl - d) : (size_t)(end - d);
-			if (len)
-				rc = av_buf_printf(&k->contents[u], "%.*s %s/%s\n", (int)len, d,
-						   sec ? sec : "misc", pkg->name);
+			if (len && !(rc = av_buf_put(out, d, len)))
+				rc = av_buf_put(out, tail.ptr, tail.len);
 			d += len + 1;
 		}
 		if (rc)
@@ -537,6 +541,7 @@ done:
 	av_buf_dispose(&src);
 	av_buf_dispose(&ver);
 	av_buf_dispose(&path);
+	av_buf_dispose(&tail);
 	return rc;
 }
 
