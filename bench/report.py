@@ -21,6 +21,20 @@ SNAP_RESULT = {"create": "packages", "diff": "diff lines", "merge": "packages",
                "filter": "packages", "pull": "packages", "verify": "missing deps"}
 
 
+def size_of(text):
+    """A corpus size: a number, or "real" (the real-.deb corpus)."""
+    return int(text) if text.isdigit() else text
+
+
+def size_key(size):
+    """Numbers first, in order, then the named corpora."""
+    return (0, size, "") if isinstance(size, int) else (1, 0, str(size))
+
+
+def size_label(size):
+    return f"{size:,} packages" if isinstance(size, int) else f"the {size}-.deb corpus"
+
+
 def load_rows(path):
     rows = []
     with open(path) as f:
@@ -29,7 +43,7 @@ def load_rows(path):
             parts += [""] * (11 - len(parts))
             scen, size, tool, run, wall, rss, count, status, note, cmd, load = parts[:11]
             rows.append({
-                "scenario": scen, "size": int(size), "tool": tool, "run": int(run),
+                "scenario": scen, "size": size_of(size), "tool": tool, "run": int(run),
                 "wall_s": float(wall) if wall else None,
                 "rss_kb": int(rss) if rss else None,
                 "packages": int(count) if count.isdigit() else None,
@@ -49,8 +63,9 @@ def load_tools(path):
 
 
 def corpus_stamp(out_dir, size, seed):
+    name = f"corpus-{size}-s{seed}" if isinstance(size, int) else f"corpus-{size}"
     try:
-        with open(os.path.join(out_dir, f"corpus-{size}-s{seed}", ".corpus-stamp")) as f:
+        with open(os.path.join(out_dir, name, ".corpus-stamp")) as f:
             return json.load(f)
     except (OSError, ValueError):
         return None
@@ -197,7 +212,8 @@ def snapshot_summary(results, fixtures, out_dir, seed):
     """Per size: one row per snapshot op, aptvault vs aptly side by side, the
     targets of the issue, and disagreements between the tools' results."""
     by = {(r["scenario"], r["size"], r["tool"]): r for r in results}
-    sizes = sorted({r["size"] for r in results if r["scenario"].startswith("snap_")})
+    sizes = sorted({r["size"] for r in results if r["scenario"].startswith("snap_")},
+                   key=size_key)
     doc = {}
     for size in sizes:
         ops = {}
@@ -233,7 +249,7 @@ def print_snapshots(snap):
     for size, d in snap.items():
         delta = d.get("delta") or {}
         print()
-        head = f"snapshot ops at {int(size):,} packages"
+        head = f"snapshot ops at {size_label(size_of(size))}"
         if delta:
             head += (f" (B = A - {delta['removed_packages']} packages of {delta['removed_names']}"
                      f" names + {delta['added_packages']} new packages of {delta['added_names']}"
@@ -313,7 +329,8 @@ def split_note(note):
 
 def pub_summary(results, fixtures):
     by = {(r["scenario"], r["size"], r["tool"]): r for r in results}
-    sizes = sorted({r["size"] for r in results if r["scenario"] in PUB_SCENARIOS})
+    sizes = sorted({r["size"] for r in results if r["scenario"] in PUB_SCENARIOS},
+                   key=size_key)
     doc = {}
     for size in sizes:
         rows = {}
@@ -379,7 +396,7 @@ def print_pub(pub):
         return
     for size, d in pub.items():
         print()
-        print(f"publishing at {int(size):,} packages (median of runs; ratios: tool time / aptvault time)")
+        print(f"publishing at {size_label(size_of(size))} (median of runs; ratios: tool time / aptvault time)")
         cols = ["scenario"]
         for t in PUB_TOOLS:
             cols += [f"{t} s", "RSS MB"]
@@ -487,7 +504,7 @@ def main():
         "workdir": a.workdir,
         "tools": tools,
         "corpora": {str(s): corpus_stamp(a.out_dir, s, a.seed)
-                    for s in sorted({r["size"] for r in rows})},
+                    for s in sorted({r["size"] for r in rows}, key=size_key)},
         "results": results,
         "snapshots": snap,
         "publishing": pub,

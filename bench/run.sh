@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # aptvault benchmark: compare aptvault with aptly and reprepro on synthetic corpora.
 #
-# usage: bench/run.sh [--sizes 1000,10000] [--runs 5] [--tools aptvault,aptly,reprepro]
+# usage: bench/run.sh [--sizes 1000,10000,real] [--runs 5] [--tools aptvault,aptly,reprepro]
 #                     [--scenarios repo_add,snap_create,pub,...] [--seed 1] [--budget 120]
 #                     [--workdir DIR] [--keep]
 #
@@ -630,7 +630,7 @@ say() { printf '%s\n' "$*"; }
 # A corpus file is ~8.5 KB; a root holds a copy of the files in its pool.
 disk_check() {
     local size=$1 corpus=$2 per_mb need_out need_work free_out free_work
-    per_mb=$(( size * 9 / 1000 + 50 ))
+    if [ "$size" = real ]; then per_mb=150; else per_mb=$(( size * 9 / 1000 + 50 )); fi
     need_out=0; [ -e "$corpus/.corpus-stamp" ] || need_out=$per_mb
     need_work=$(( per_mb * ${#ACTIVE[@]} + 200 ))
     # pub_*: up to four shared roots per tool (all, same, repub-c, repub-n) + a run's copy
@@ -664,8 +664,10 @@ else
     done
 fi
 for s in "${SIZE_LIST[@]}"; do
-    case $s in ''|*[!0-9]*|0) echo "run.sh: bad size '$s'" >&2; exit 2 ;; esac
+    case $s in real) ;; ''|*[!0-9]*|0) echo "run.sh: bad size '$s'" >&2; exit 2 ;; esac
 done
+# The real-.deb corpus (size "real") has no synthetic delta: only these run on it.
+REAL_SCENARIOS=" repo_add pub_first pub_first_nocontents pub_first_signed pub_first_signed_nocontents pub_first_same "
 
 # Probe tools once.
 freeze_aptvault
@@ -695,14 +697,24 @@ case " ${SCEN_LIST[*]} " in
 esac
 
 for size in "${SIZE_LIST[@]}"; do
-    corpus=$OUT_DIR/corpus-$size-s$SEED
+    if [ "$size" = real ]; then
+        corpus=$OUT_DIR/corpus-real
+        gen=(python3 "$BENCH_DIR/real-corpus.py" "$corpus" -q)
+    else
+        corpus=$OUT_DIR/corpus-$size-s$SEED
+        gen=(python3 "$BENCH_DIR/gen-corpus.py" "$size" "$corpus" --seed "$SEED" -q)
+    fi
     disk_check "$size" "$corpus" || continue
     t0=$EPOCHREALTIME
-    if ! python3 "$BENCH_DIR/gen-corpus.py" "$size" "$corpus" --seed "$SEED" -q; then
+    if ! "${gen[@]}"; then
         say "corpus $size: generation failed"; continue
     fi
     say "corpus $size: $corpus ($(du -sh "$corpus" | cut -f1), ready in $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.1f", b-a}')s)"
     for scen in "${SCEN_LIST[@]}"; do
+        if [ "$size" = real ] && [[ $REAL_SCENARIOS != *" $scen "* ]]; then
+            printf '  %-11s %-6s (synthetic corpora only)\n' "$scen" "$size"
+            continue
+        fi
         for tool in "${ACTIVE[@]}"; do
             printf '  %-11s %-6s %-9s' "$scen" "$size" "$tool"
             spent=0
