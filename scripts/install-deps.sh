@@ -8,7 +8,7 @@ libgit2-dev libcjson-dev libcriterion-dev libcurl4-openssl-dev libgpgme-dev
 libarchive-dev zlib1g-dev libdeflate-dev liblzma-dev libzstd-dev libbz2-dev libssl-dev
 dpkg-dev gnupg gpgv apt xz-utils zstd python3 time git ca-certificates
 aptly reprepro
-man-db groff-base mandoc zsh bash-completion util-linux"
+man-db groff-base mandoc zsh bash-completion util-linux strace"
 
 missing=""
 for p in $PKGS; do

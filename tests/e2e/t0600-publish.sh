@@ -270,6 +270,26 @@ check "Components: main contrib" grep -q '^Components: main contrib$' "$PUB/ci/d
 expect_err "source update of an unknown component" 1 "no component 'nope'" \
 	"$AV" publish source update nightly extra --component=nope --prefix=ci
 
+# ---- I6, durable before visible: the order of the calls that make it so ----
+# A crash at the right moment cannot be staged here, but the order can be
+# read: strace records a republish, and the generation's syncfs must come
+# before the switch that makes it visible and before the ref names it.
+if strace -f -o /dev/null true 2>/dev/null; then
+	"$AV" repo add live "$(mkdeb ordered 1.0 amd64)" >/dev/null
+	strace -f -o "$T/i6.trace" -e trace=syncfs,fsync,fdatasync,rename,renameat,renameat2 \
+		"$AV" publish update nightly ci --skip-signing >/dev/null 2>&1
+	check "a republish under strace switches its generation in" \
+		grep -q 'RENAME_EXCHANGE' "$T/i6.trace"
+	check "its syncfs comes before the switch" \
+		awk '/syncfs\(/ && !s { s = NR } /RENAME_EXCHANGE/ && !x { x = NR }
+		     END { exit !(s && x && s < x) }' "$T/i6.trace"
+	check "and before the ref moves" \
+		awk '/syncfs\(/ && !s { s = NR } /rename\(.*refs\/published\/.*\.lock"/ && !r { r = NR }
+		     END { exit !(s && r && s < r) }' "$T/i6.trace"
+else
+	echo "ok - the order of sync and switch (strace cannot trace here) # SKIP"
+fi
+
 # ---- list, show, drop ----
 run "$AV" publish list --json
 check "publish list --json names every distribution" \
