@@ -2428,20 +2428,24 @@ static int pool_start(pubctx *p)
 	return 0;
 }
 
-/* Wait for the pool; its failure, if any, is this thread's error. */
+/* Wait for the pool; its failure, if any, becomes this thread's error,
+ * once (later calls, on the way out, only make sure it was joined). */
 static int pool_finish(pubctx *p)
 {
+	int rc;
+
 	if (p->pool.started) {
 		pthread_join(p->pool.th, NULL);
 		p->pool.started = 0;
 	}
-	if (!p->pool.rc)
+	if (!(rc = p->pool.rc))
 		return 0;
+	p->pool.rc = 0;
 	if (p->pool.clash.n)
 		collision(p, &p->pool.clash.v[0]);
 	else
-		av_error_set(p->pool.code ? p->pool.code : p->pool.rc, "%s", p->pool.err);
-	return p->pool.rc;
+		av_error_set(p->pool.code ? p->pool.code : rc, "%s", p->pool.err);
+	return rc;
 }
 
 /* ---- Release, signatures, by-hash ---- */
