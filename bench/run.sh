@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# aptvault benchmark: compare aptvault with aptly and reprepro on synthetic corpora.
+# aptvault benchmark: compare aptvault with aptly and reprepro on synthetic corpora
+# and on a corpus of real Debian packages (--sizes real).
 #
 # usage: bench/run.sh [--sizes 1000,10000,real] [--runs 5] [--tools aptvault,aptly,reprepro]
 #                     [--scenarios repo_add,snap_create,pub,...] [--seed 1] [--budget 120]
