@@ -276,8 +276,12 @@ expect_err "source update of an unknown component" 1 "no component 'nope'" \
 # before the switch that makes it visible and before the ref names it.
 if strace -f -o /dev/null true 2>/dev/null; then
 	"$AV" repo add live "$(mkdeb ordered 1.0 amd64)" >/dev/null
-	strace -f -o "$T/i6.trace" -e trace=syncfs,fsync,fdatasync,rename,renameat,renameat2 \
+	# (LeakSanitizer cannot run under ptrace and aborts at exit: off for
+	# this one run of the sanitizer build)
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+		strace -f -o "$T/i6.trace" -e trace=syncfs,fsync,fdatasync,rename,renameat,renameat2 \
 		"$AV" publish update nightly ci --skip-signing >/dev/null 2>&1
+	check "and it exits 0" test $? -eq 0
 	check "a republish under strace switches its generation in" \
 		grep -q 'RENAME_EXCHANGE' "$T/i6.trace"
 	check "its syncfs comes before the switch" \
