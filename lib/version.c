@@ -10,14 +10,32 @@ typedef struct parsed {
 	const char *revision;	/* NUL-terminated, "" when absent */
 } parsed;
 
+/* ASCII classes, as dpkg's c_isdigit and friends: the <ctype.h> ones
+ * depend on the locale and cost a call each (sorting 10,000 packages
+ * compares versions some 12,000 times). */
+static inline int c_digit(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static inline int c_alpha(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static inline int c_space(int c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
 static void parse(parsed *p, const char *v)
 {
 	const char *colon, *dash, *end;
 
-	while (isspace((unsigned char)*v))
+	while (c_space((unsigned char)*v))
 		v++;
 	end = v + strlen(v);
-	while (end > v && isspace((unsigned char)end[-1]))
+	while (end > v && c_space((unsigned char)end[-1]))
 		end--;
 	p->epoch = 0;
 	colon = memchr(v, ':', (size_t)(end - v));
@@ -38,9 +56,9 @@ static void parse(parsed *p, const char *v)
 
 static int order(int c)
 {
-	if (isdigit(c))
+	if (c_digit(c))
 		return 0;
-	if (isalpha(c))
+	if (c_alpha(c))
 		return c;
 	if (c == '~')
 		return -1;
@@ -56,7 +74,7 @@ static int verrevcmp(const char *a, const char *ae, const char *b, const char *b
 	while (a < ae || b < be) {
 		int first_diff = 0;
 
-		while ((a < ae && !isdigit(CH(a, ae))) || (b < be && !isdigit(CH(b, be)))) {
+		while ((a < ae && !c_digit(CH(a, ae))) || (b < be && !c_digit(CH(b, be)))) {
 			int ac = order(CH(a, ae));
 			int bc = order(CH(b, be));
 			if (ac != bc)
@@ -68,15 +86,15 @@ static int verrevcmp(const char *a, const char *ae, const char *b, const char *b
 			a++;
 		while (b < be && *b == '0')
 			b++;
-		while (isdigit(CH(a, ae)) && isdigit(CH(b, be))) {
+		while (c_digit(CH(a, ae)) && c_digit(CH(b, be))) {
 			if (!first_diff)
 				first_diff = CH(a, ae) - CH(b, be);
 			a++;
 			b++;
 		}
-		if (isdigit(CH(a, ae)))
+		if (c_digit(CH(a, ae)))
 			return 1;
-		if (isdigit(CH(b, be)))
+		if (c_digit(CH(b, be)))
 			return -1;
 		if (first_diff)
 			return first_diff;
@@ -89,7 +107,7 @@ static const char *trim_end(const char *s)
 {
 	const char *e = s + strlen(s);
 
-	while (e > s && isspace((unsigned char)e[-1]))
+	while (e > s && c_space((unsigned char)e[-1]))
 		e--;
 	return e;
 }
