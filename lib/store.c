@@ -13,7 +13,7 @@
 #include <pthread.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <zlib.h>
+#include <libdeflate.h>
 #include <openssl/evp.h>
 #include <git2.h>
 #include <git2/sys/mempack.h>
@@ -34,8 +34,9 @@ struct av_store {
 	git_repository *repo;
 	git_odb *odb;
 	git_odb_backend *mempack;	/* owned by odb */
-	git_odb_backend *loose;		/* owned by us */
-	git_odb_backend *loose_nosync;	/* the same without fsync, when deferring */
+	struct libdeflate_compressor *zloose;	/* for loose objects */
+	int tmpfile;			/* O_TMPFILE linked through /proc/self/fd:
+					 * 0 not known yet, 1 yes, -1 named files */
 	git_oid *pending;		/* oids written since the last flush */
 	size_t npending, apending;
 	size_t buffered;		/* blob bytes since the last flush */
@@ -176,11 +177,6 @@ int av_store_open(av_store **out, const char *root, int create)
 		rc = av_error_from_git(err, "cannot open the database");
 		goto fail;
 	}
-	snprintf(path, sizeof(path), "%s/objects", s->dbdir);
-	if ((err = git_odb_backend_loose(&s->loose, path, Z_BEST_SPEED, 1, 0, 0)) < 0) {
-		rc = av_error_from_git(err, "cannot open the object directory");
-		goto fail;
-	}
 	*out = s;
 	return 0;
 fail:
@@ -192,10 +188,8 @@ void av_store_free(av_store *s)
 {
 	if (!s)
 		return;
-	if (s->loose)
-		s->loose->free(s->loose);
-	if (s->loose_nosync)
-		s->loose_nosync->free(s->loose_nosync);
+	if (s->zloose)
+		libdeflate_free_compressor(s->zloose);
 	git_odb_free(s->odb);
 	git_repository_free(s->repo);
 	free(s->pending);
@@ -504,48 +498,105 @@ static void count_written(av_store *s, git_object_t type)
 		s->stats.commits_written++;
 }
 
-static int flush_loose_objects(av_store *s, size_t n, git_odb_backend *to);
-
-static int flush_loose(av_store *s, size_t n)
+/*
+ * One loose object, as git reads it (zlib of "TYPE SIZE\0" and the data),
+ * deflated in one call by libdeflate (libgit2's loose backend set up a
+ * zlib stream per object: a third of a republish's store writes).  The
+ * bytes go to an unnamed file (O_TMPFILE) that is linked into place
+ * complete, else to a temporary renamed into place; both fsynced first,
+ * and the directory after, unless the flush is deferred (then the
+ * caller's syncfs makes them durable before any ref names them, I6).
+ */
+static int loose_write(av_store *s, const git_oid *oid, git_object_t type, const void *data,
+		       size_t len, av_buf *in, av_buf *z)
 {
-	char path[4096];
-	int err, rc;
+	char hex[GIT_OID_HEXSZ + 1], dir[4096], path[4096 + 64], tmp[4096 + 32];
+	size_t zlen;
+	int fd = -1, made_dir = 0, named = 0, rc = 0;
 
-	if (!s->defer)
-		return flush_loose_objects(s, n, s->loose);
-	/* deferred: a loose backend that does not fsync, and libgit2's global
-	 * "fsync the gitdir" off meanwhile (it overrides the backend's own
-	 * setting; nothing else writes through libgit2 during a flush) */
-	if (!s->loose_nosync) {
-		snprintf(path, sizeof(path), "%s/objects", s->dbdir);
-		if ((err = git_odb_backend_loose(&s->loose_nosync, path, Z_BEST_SPEED, 0, 0, 0)) < 0)
-			return av_error_from_git(err, "cannot open the object store");
+	git_oid_tostr(hex, sizeof(hex), oid);
+	snprintf(dir, sizeof(dir), "%s/objects/%.2s", s->dbdir, hex);
+	snprintf(path, sizeof(path), "%s/%s", dir, hex + 2);
+	av_buf_clear(in);
+	if ((rc = av_buf_printf(in, "%s %zu", git_object_type2string(type), len)) ||
+	    (rc = av_buf_put(in, "", 1)) || (rc = av_buf_put(in, data, len)))
+		return rc;
+	if (!s->zloose && !(s->zloose = libdeflate_alloc_compressor(1)))
+		return av_error_set(AV_ERROR, "out of memory");
+	zlen = libdeflate_zlib_compress_bound(s->zloose, in->len);
+	av_buf_clear(z);
+	if ((rc = av_buf_grow(z, zlen)))
+		return rc;
+	if (!(zlen = libdeflate_zlib_compress(s->zloose, in->ptr, in->len, z->ptr, zlen)))
+		return av_error_set(AV_ERROR, "cannot compress object %s", hex);
+	if (mkdir(dir, 0777) == 0)
+		made_dir = 1;
+	else if (errno != EEXIST)
+		return av_error_set_errno(AV_EIO, errno, "cannot create '%s'", dir);
+	if (!s->tmpfile)
+		s->tmpfile = access("/proc/self/fd", X_OK) == 0 ? 1 : -1;
+	if (s->tmpfile < 0 || (fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0444)) < 0) {
+		snprintf(tmp, sizeof(tmp), "%s/tmp_obj_XXXXXX", dir);
+		if ((fd = mkstemp(tmp)) < 0)
+			return av_error_set_errno(AV_EIO, errno, "cannot create an object in '%s'",
+						  dir);
+		named = 1;
+		(void)fchmod(fd, 0444);
 	}
-	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 0);
-	rc = flush_loose_objects(s, n, s->loose_nosync);
-	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
+	for (size_t off = 0; off < zlen && !rc;) {
+		ssize_t w = write(fd, z->ptr + off, zlen - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			rc = av_error_set_errno(AV_EIO, w < 0 ? errno : ENOSPC,
+						"cannot write object %s", hex);
+		else
+			off += (size_t)w;
+	}
+	if (!rc && !s->defer && fsync(fd) < 0)
+		rc = av_error_set_errno(AV_EIO, errno, "cannot sync object %s", hex);
+	if (!rc && !named) {
+		char self[64];
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+		if (linkat(AT_FDCWD, self, AT_FDCWD, path, AT_SYMLINK_FOLLOW) < 0 &&
+		    errno != EEXIST)
+			rc = av_error_set_errno(AV_EIO, errno, "cannot store object %s", hex);
+	} else if (!rc && rename(tmp, path) < 0) {
+		rc = av_error_set_errno(AV_EIO, errno, "cannot store object %s", hex);
+	}
+	if (named && rc)
+		unlink(tmp);
+	close(fd);
+	if (!rc && !s->defer) {
+		rc = av_fsync_dir(dir);
+		if (!rc && made_dir) {
+			snprintf(dir, sizeof(dir), "%s/objects", s->dbdir);
+			rc = av_fsync_dir(dir);
+		}
+	}
 	return rc;
 }
 
-static int flush_loose_objects(av_store *s, size_t n, git_odb_backend *to)
+static int flush_loose(av_store *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		git_odb_object *obj = NULL;
-		int err = git_odb_read(&obj, s->odb, &s->pending[i]);
+	av_buf in = AV_BUF_INIT, z = AV_BUF_INIT;
+	int rc = 0;
 
-		if (err >= 0)
-			err = to->write(to, &s->pending[i],
-					      git_odb_object_data(obj),
-					      git_odb_object_size(obj),
-					      git_odb_object_type(obj));
-		if (err < 0) {
-			git_odb_object_free(obj);
-			return av_error_from_git(err, "cannot write object");
-		}
-		count_written(s, git_odb_object_type(obj));
-		git_odb_object_free(obj);
+	for (size_t i = 0; i < n && !rc; i++) {
+		void *data = NULL;
+		size_t len = 0;
+		git_object_t type;
+		int err;
+
+		if ((err = s->mempack->read(&data, &len, &type, s->mempack, &s->pending[i])) < 0)
+			return av_error_from_git(err, "cannot read new object");
+		if (!(rc = loose_write(s, &s->pending[i], type, data, len, &in, &z)))
+			count_written(s, type);
+		git_odb_backend_data_free(s->mempack, data);
 	}
-	return 0;
+	av_buf_dispose(&in);
+	av_buf_dispose(&z);
+	return rc;
 }
 
 /* Many new objects: one pack with its index, written by packwrite.c. */
