@@ -1255,17 +1255,89 @@ typedef struct seg {
 	size_t at, len;
 } seg;
 
+/*
+ * Where each chunk is in a file of a concatenated format: its key, offset
+ * and length.  Recorded as one string, "KEY OFFSET LENGTH" lines (as
+ * arrays of three, cJSON printed the numbers through sprintf and read
+ * them back: most of a republish's time in meta.json).
+ */
+typedef struct lay {
+	char key[65];
+	size_t off, len;
+} lay;
+
 typedef struct made {
 	av_buf data;		/* the bytes not in the live file */
 	seg *seg;		/* the file after prefix; none: data is */
 	size_t nseg, segalloc;
 	size_t len;		/* of the file after prefix */
-	cJSON *layout;		/* [key, offset, length] per chunk (concatenated formats) */
+	int has_layout;		/* concatenated: the layout below is recorded */
+	lay *lay;		/* per chunk, in order */
+	size_t nlay, layalloc;
 	size_t prefix;		/* bytes copied from the live file, not hashed */
 	char *from;		/* owned: the live file's path */
 	char *state;		/* owned: the digest state after prefix */
 	cJSON *kept;		/* the live record's checkpoints up to prefix */
 } made;
+
+static int lay_add(made *m, const char *key, size_t off, size_t len)
+{
+	lay *l;
+	int rc;
+
+	if ((rc = av_array_grow((void **)&m->lay, &m->layalloc, m->nlay + 1, sizeof(*m->lay))))
+		return rc;
+	l = &m->lay[m->nlay++];
+	snprintf(l->key, sizeof(l->key), "%s", key);
+	l->off = off;
+	l->len = len;
+	return 0;
+}
+
+static int lay_text(av_buf *out, const lay *l, size_t n)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = av_buf_printf(out, "%s %zu %zu\n", l[i].key, l[i].off, l[i].len);
+	return rc;
+}
+
+/* The recorded text read back; -1 if it is not one. */
+static ssize_t lay_parse(const char *s, lay **out)
+{
+	lay *v = NULL;
+	size_t n = 0, alloc = 0;
+
+	while (*s) {
+		const char *sp = strchr(s, ' ');
+		char *end;
+		lay l;
+		if (!sp || sp - s != 64 || sp[1] < '0' || sp[1] > '9' ||
+		    av_array_grow((void **)&v, &alloc, n + 1, sizeof(*v)))
+			goto bad;
+		memcpy(l.key, s, 64);
+		l.key[64] = 0;
+		errno = 0;
+		l.off = strtoull(sp + 1, &end, 10);
+		if (errno || *end != ' ')
+			goto bad;
+		s = end + 1;
+		if (*s < '0' || *s > '9')
+			goto bad;
+		l.len = strtoull(s, &end, 10);
+		if (errno || *end != '\n')
+			goto bad;
+		s = end + 1;
+		v[n++] = l;
+	}
+	*out = v;
+	return (ssize_t)n;
+bad:
+	free(v);
+	av_error_clear();
+	return -1;
+}
 
 /* len more bytes, from the live file at `at` or from data at `at`. */
 static int made_add(made *m, int live, size_t at, size_t len)
@@ -1290,7 +1362,7 @@ static void made_dispose(made *m)
 {
 	free(m->seg);
 	av_buf_dispose(&m->data);
-	cJSON_Delete(m->layout);
+	free(m->lay);
 	cJSON_Delete(m->kept);
 	free(m->from);
 	free(m->state);
@@ -1337,26 +1409,21 @@ typedef struct wjob {
  * cross a multiple of the interval. */
 static int wjob_marks(wjob *j)
 {
-	const cJSON *e;
-	size_t total = j->m.prefix + j->m.len, every = total / 32, n = 0, i = 0;
+	size_t total = j->m.prefix + j->m.len, every = total / 32, n = j->m.nlay;
 
 	if (every < CHECKPOINT_EVERY)
 		every = CHECKPOINT_EVERY;
-	cJSON_ArrayForEach(e, j->m.layout)
-		n++;
 	if (!n)
 		return 0;
 	if (!(j->marks = av_calloc(n, sizeof(*j->marks))) ||
 	    !(j->mark_entries = av_calloc(n, sizeof(*j->mark_entries))) ||
 	    !(j->saved = av_calloc(n, sizeof(*j->saved))))
 		return AV_ERROR;
-	cJSON_ArrayForEach(e, j->m.layout) {
-		size_t off = (size_t)cJSON_GetArrayItem(e, 1)->valuedouble;
-		size_t end = off + (size_t)cJSON_GetArrayItem(e, 2)->valuedouble;
-		i++;
+	for (size_t i = 0; i < n; i++) {
+		size_t off = j->m.lay[i].off, end = off + j->m.lay[i].len;
 		if (end > j->m.prefix && end / every > off / every) {
 			j->marks[j->nmarks] = end - j->m.prefix;
-			j->mark_entries[j->nmarks++] = i;
+			j->mark_entries[j->nmarks++] = i + 1;
 		}
 	}
 	return 0;
@@ -1548,11 +1615,11 @@ static int file_mtime(av_buf *out, const struct stat *st)
 
 static int wjob_record(pubctx *p, wjob *j)
 {
-	av_buf mt = AV_BUF_INIT;
+	av_buf mt = AV_BUF_INIT, text = AV_BUF_INIT;
 	cJSON *o, *resume;
 	int rc;
 
-	if ((rc = note_file(p, j->rel, &j->d, j->key)) || !j->m.layout)
+	if ((rc = note_file(p, j->rel, &j->d, j->key)) || !j->m.has_layout)
 		return rc;
 	o = cJSON_GetObjectItemCaseSensitive(p->files, j->rel);
 	/* Its modification time: a live copy edited since is not reused. */
@@ -1560,8 +1627,10 @@ static int wjob_record(pubctx *p, wjob *j)
 		return rc;
 	cJSON_AddStringToObject(o, "mtime", mt.ptr);
 	av_buf_dispose(&mt);
-	cJSON_AddItemToObject(o, "layout", j->m.layout);
-	j->m.layout = NULL;
+	if ((rc = lay_text(&text, j->m.lay, j->m.nlay)))
+		return rc;
+	cJSON_AddStringToObject(o, "layout", av_buf_cstr(&text));
+	av_buf_dispose(&text);
 	resume = j->m.kept ? j->m.kept : cJSON_CreateArray();
 	j->m.kept = NULL;
 	if (!resume)
@@ -1628,7 +1697,7 @@ done:
 
 /*
  * The live generation's copy of an index, as the byte range each chunk
- * has in it ("layout": [key, offset, length]...), so a republish copies
+ * has in it (its "layout", see lay), so a republish copies
  * unchanged chunks from the file (in the kernel) instead of reading them
  * from the store, and hashes them from its mapping.  Used only when the
  * file is there with the size and modification time the state recorded
@@ -1637,8 +1706,8 @@ done:
 typedef struct live_file {
 	int fd;
 	char *path;
-	const cJSON *layout, *resume;
-	const cJSON **entry;	/* layout entries by position */
+	const cJSON *resume;
+	lay *entry;		/* the live file's layout */
 	size_t n;
 } live_file;
 
@@ -1653,28 +1722,13 @@ static void splice_close(live_file *sp)
 	sp->entry = NULL;
 }
 
-/* A layout entry's key, offset and length; 0 if it is not one. */
-static int entry_parts(const cJSON *it, const char **key, size_t *off, size_t *len)
-{
-	const cJSON *k = cJSON_GetArrayItem(it, 0), *o = cJSON_GetArrayItem(it, 1);
-	const cJSON *l = cJSON_GetArrayItem(it, 2);
-
-	if (!cJSON_IsString(k) || !cJSON_IsNumber(o) || !cJSON_IsNumber(l) ||
-	    o->valuedouble < 0 || l->valuedouble < 0)
-		return 0;
-	*key = k->valuestring;
-	*off = (size_t)o->valuedouble;
-	*len = (size_t)l->valuedouble;
-	return 1;
-}
-
 static void splice_open(pubctx *p, const char *rel, live_file *sp)
 {
-	const cJSON *oldf, *size, *it;
-	const char *mtime;
+	const cJSON *oldf, *size;
+	const char *mtime, *layout;
 	av_buf path = AV_BUF_INIT, mt = AV_BUF_INIT;
 	struct stat st;
-	size_t n = 0;
+	ssize_t n;
 
 	memset(sp, 0, sizeof(*sp));
 	sp->fd = -1;
@@ -1683,18 +1737,15 @@ static void splice_open(pubctx *p, const char *rel, live_file *sp)
 	oldf = cJSON_GetObjectItemCaseSensitive(
 		cJSON_GetObjectItemCaseSensitive(p->old->meta, "files"), rel);
 	size = cJSON_GetObjectItemCaseSensitive(oldf, "size");
-	sp->layout = cJSON_GetObjectItemCaseSensitive(oldf, "layout");
+	layout = jstr(oldf, "layout");
 	sp->resume = cJSON_GetObjectItemCaseSensitive(oldf, "resume");
 	mtime = jstr(oldf, "mtime");
-	if (!cJSON_IsArray(sp->layout) || !cJSON_IsNumber(size) ||
+	/* (a layout that is no string, as older builds wrote it, is not
+	 * used: the file is made whole once) */
+	if (!layout || !cJSON_IsNumber(size) || (n = lay_parse(layout, &sp->entry)) < 0 ||
 	    av_buf_printf(&path, "%s/%s", p->live.ptr, rel))
 		goto fail;
-	cJSON_ArrayForEach(it, sp->layout)
-		n++;
-	if (!(sp->entry = av_calloc(n + 1, sizeof(*sp->entry))))
-		goto fail;
-	cJSON_ArrayForEach(it, sp->layout)
-		sp->entry[sp->n++] = it;
+	sp->n = (size_t)n;
 	sp->fd = open(path.ptr, O_RDONLY | O_CLOEXEC);
 	if (sp->fd < 0 || fstat(sp->fd, &st) < 0 || (double)st.st_size != size->valuedouble ||
 	    (mtime && (file_mtime(&mt, &st) || strcmp(mt.ptr, mtime))))
@@ -1717,9 +1768,10 @@ static int splice_find(const live_file *sp, size_t *hint, const char *key, size_
 		return 0;
 	for (size_t t = 0; t < sp->n; t++) {
 		size_t i = (*hint + t) % sp->n;
-		const char *k;
-		if (!entry_parts(sp->entry[i], &k, off, len) || strcmp(k, key))
+		if (strcmp(sp->entry[i].key, key))
 			continue;
+		*off = sp->entry[i].off;
+		*len = sp->entry[i].len;
 		*hint = i + 1;
 		return 1;
 	}
@@ -1742,25 +1794,20 @@ static size_t splice_resume(live_file *sp, const group *g, made *m)
 
 	if (sp->fd < 0 || !cJSON_IsArray(sp->resume))
 		return 0;
-	while (n < g->nch && n < sp->n) {
-		const char *k;
-		size_t off, len;
-		if (!entry_parts(sp->entry[n], &k, &off, &len) || strcmp(k, g->ch[n]->key))
-			break;
+	while (n < g->nch && n < sp->n && !strcmp(sp->entry[n].key, g->ch[n]->key))
 		n++;
-	}
 	cJSON_ArrayForEach(it, sp->resume) {
 		const cJSON *e = cJSON_GetArrayItem(it, 0), *o = cJSON_GetArrayItem(it, 1);
 		const cJSON *s = cJSON_GetArrayItem(it, 2);
-		const char *k;
 		size_t entries, off, len;
 		if (!cJSON_IsNumber(e) || !cJSON_IsNumber(o) || !cJSON_IsString(s) ||
 		    e->valuedouble < 1 || e->valuedouble > (double)n)
 			continue;
 		entries = (size_t)e->valuedouble;
 		/* It must agree with the layout and with its own length. */
-		if (entries <= best || !entry_parts(sp->entry[entries - 1], &k, &off, &len) ||
-		    o->valuedouble != (double)(off + len) ||
+		off = sp->entry[entries - 1].off;
+		len = sp->entry[entries - 1].len;
+		if (entries <= best || o->valuedouble != (double)(off + len) ||
 		    av_digests_saved_size(s->valuestring) != (int64_t)(off + len))
 			continue;
 		/* And be a state this build can resume (another OpenSSL's is
@@ -1784,7 +1831,8 @@ static size_t splice_resume(live_file *sp, const group *g, made *m)
 			cJSON_AddItemToArray(m->kept, cJSON_Duplicate(it, 1));
 	}
 	for (size_t i = 0; i < best; i++)
-		cJSON_AddItemToArray(m->layout, cJSON_Duplicate(sp->entry[i], 1));
+		if (lay_add(m, sp->entry[i].key, sp->entry[i].off, sp->entry[i].len))
+			goto fail;
 	m->prefix = best_off;
 	return best;
 fail:
@@ -1793,6 +1841,7 @@ fail:
 	cJSON_Delete(m->kept);
 	m->from = m->state = NULL;
 	m->kept = NULL;
+	m->nlay = 0;
 	return 0;
 }
 
@@ -1822,10 +1871,7 @@ static int join_chunks(pubctx *p, const char *rel, const group *g, const char *n
 	}
 	splice_open(p, rel, &live);
 	if (concat) {
-		if (!(m->layout = cJSON_CreateArray())) {
-			rc = av_error_set(AV_ERROR, "out of memory");
-			goto done;
-		}
+		m->has_layout = 1;
 		first = splice_resume(&live, g, m);
 		hint = first;
 	}
@@ -1852,17 +1898,8 @@ static int join_chunks(pubctx *p, const char *rel, const group *g, const char *n
 			if (concat)
 				rc = made_add(m, 0, before, len);
 		}
-		if (!rc && concat) {
-			cJSON *e = cJSON_CreateArray();
-			if (!e) {
-				rc = av_error_set(AV_ERROR, "out of memory");
-				break;
-			}
-			cJSON_AddItemToArray(e, cJSON_CreateString(k->key));
-			cJSON_AddItemToArray(e, cJSON_CreateNumber((double)at));
-			cJSON_AddItemToArray(e, cJSON_CreateNumber((double)len));
-			cJSON_AddItemToArray(m->layout, e);
-		}
+		if (!rc && concat)
+			rc = lay_add(m, k->key, at, len);
 		n++;
 	}
 	if (rc)

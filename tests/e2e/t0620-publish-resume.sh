@@ -150,4 +150,23 @@ expect_rc "the fresh one, updated" 0 "$AV" publish update fresh --skip-signing
 check "the Packages is the fresh one" \
 	cmp -s "$D/main/binary-amd64/Packages" "$F/main/binary-amd64/Packages"
 
+# ---- a layout that is not this build's text is not used ----
+# (older builds wrote it as arrays; a damaged one the same)
+"$AV" repo add big "$(mkdeb pkg158a 1.0 amd64)" >/dev/null
+expect_rc "republish" 0 "$AV" publish update big --skip-signing --json
+check "resumes again" test "$(resumed)" -gt 0
+check "the layouts say arrays" rewrite_meta 's/"layout":"[^"]*"/"layout":[["x",0,1]]/g'
+"$AV" repo add big "$(mkdeb pkg159a 1.0 amd64)" >/dev/null
+expect_rc "republish" 0 "$AV" publish update big --skip-signing --json
+check "nothing resumed from them" test "$(resumed)" = 0
+check "its Release is true" release_true "$D"
+check "the layouts are damaged" rewrite_meta 's/"layout":"\([0-9a-f]\{64\}\) [0-9]*/"layout":"\1 x/g'
+"$AV" repo add big "$(mkdeb pkg160a 1.0 amd64)" >/dev/null
+expect_rc "republish" 0 "$AV" publish update big --skip-signing --json
+check "nothing resumed from them" test "$(resumed)" = 0
+check "its Release is true" release_true "$D"
+expect_rc "the fresh one, updated" 0 "$AV" publish update fresh --skip-signing
+check "the Packages is the fresh one" \
+	cmp -s "$D/main/binary-amd64/Packages" "$F/main/binary-amd64/Packages"
+
 finish
