@@ -61,6 +61,20 @@ check "xz, gz and plain Packages agree" \
 	sh -c "xz -dc '$D/main/binary-amd64/Packages.xz' | cmp -s - '$D/main/binary-amd64/Packages' &&
 	       zcat '$D/main/binary-amd64/Packages.gz' | cmp -s - '$D/main/binary-amd64/Packages'"
 
+# ---- the order of stanzas: by name (bytes), then by version (dpkg's) ----
+ord=()
+for nv in vordering-two:1.0 vord:1.10 vordering-one:1.0 vord:2:0.1 vord-a:1.0 vord:1.9 \
+	vor:1.0 vord:1.10~rc1; do
+	ord+=("$(mkdeb "${nv%%:*}" "${nv#*:}" amd64)")
+done
+"$AV" repo create ord >/dev/null
+"$AV" repo add ord "${ord[@]}" >/dev/null
+expect_rc "publish a repo whose versions sort otherwise as text" 0 "$AV" publish repo ord \
+	order --distribution=order --architectures=amd64 --skip-signing
+check "Packages is by name, then by version" test "$(awk '/^Package:/ { p = $2 }
+	/^Version:/ { printf "%s=%s ", p, $2 }' "$PUB/order/dists/order/main/binary-amd64/Packages")" = \
+	"vor=1.0 vord=1.9 vord=1.10~rc1 vord=1.10 vord=2:0.1 vord-a=1.0 vordering-one=1.0 vordering-two=1.0 "
+
 # ---- a real apt, file:// ----
 apt_source "file://$PUB" stable main
 check "apt-get update over file:// (no W:/E:)" apt_update
