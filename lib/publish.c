@@ -1504,6 +1504,11 @@ static int wcopy_write(wcopy *w)
 	for (size_t i = 0; i < w->nv && !rc; i++)
 		rc = w->v[i].live ? sfile_copy(w->f, w->live, w->map, w->v[i].at, w->v[i].len)
 				  : sfile_put(w->f, w->span[i].ptr, w->span[i].len);
+	/* Its writeback starts as soon as it is written (beside a long
+	 * hashing: most of it is on disk before the generation's syncfs);
+	 * sfile_close starts what is left. */
+	if (!rc)
+		(void)sync_file_range(w->f->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	return rc;
 }
 
