@@ -147,6 +147,21 @@ static int compressed(const unsigned char *d, size_t len)
 	       (d[0] == 'B' && d[1] == 'Z' && d[2] == 'h');
 }
 
+/*
+ * Stored, not deflated: trees (their ids do not compress, and a list has
+ * hundreds), small blobs (package stanzas, about 800 bytes: inflating
+ * one costs 4.4 us in libdeflate, mostly building its Huffman tables,
+ * against 0.12 us to copy it; a 60,000-package list is read whole by
+ * filter, pull, verify and publish) and compressed data.  Their metadata
+ * grows by about 1.7 times, a few percent of an archive whose pool holds
+ * the .debs.
+ */
+int av_packw_stored(git_object_t type, const void *data, size_t len)
+{
+	return type == GIT_OBJECT_TREE ||
+	       (type == GIT_OBJECT_BLOB && (len <= STORED_BLOB_MAX || compressed(data, len)));
+}
+
 int av_packw_add(av_packw *w, const git_oid *oid, git_object_t type,
 		 const void *data, size_t len)
 {
@@ -169,20 +184,7 @@ int av_packw_add(av_packw *w, const git_oid *oid, git_object_t type,
 		size >>= 7;
 	}
 	hdr[n++] = c;
-	{
-		/*
-		 * Stored, not deflated: trees (their ids do not compress, and
-		 * a list has hundreds) and small blobs (package stanzas, about
-		 * 800 bytes: inflating one costs 4.4 us in libdeflate, mostly
-		 * building its Huffman tables, against 0.12 us to copy it; a
-		 * 60,000-package list is read whole by filter, pull, verify
-		 * and publish).  Their metadata grows by about 1.7 times, a
-		 * few percent of an archive whose pool holds the .debs.
-		 */
-		z = type == GIT_OBJECT_TREE ||
-		    (type == GIT_OBJECT_BLOB && (len <= STORED_BLOB_MAX ||
-						 compressed(data, len))) ? w->store : w->fast;
-	}
+	z = av_packw_stored(type, data, len) ? w->store : w->fast;
 	bound = libdeflate_zlib_compress_bound(z, len);
 	if (bound > w->zcap) {
 		unsigned char *z = av_realloc(w->zbuf, bound);

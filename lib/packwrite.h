@@ -21,6 +21,9 @@ typedef struct av_packw av_packw;
 int av_packw_new(av_packw **out, const char *pack_dir, size_t count);
 int av_packw_add(av_packw *w, const git_oid *oid, git_object_t type,
 		 const void *data, size_t len);
+/* Whether an object is stored, not deflated (level 0): trees, small
+ * blobs and blobs of compressed data (see av_packw_add). */
+int av_packw_stored(git_object_t type, const void *data, size_t len);
 /* Leave syncing to the caller (a syncfs before any ref names the pack). */
 void av_packw_nosync(av_packw *w);
 /* Write the trailer and the index, sync, rename into place. */

@@ -34,7 +34,7 @@ struct av_store {
 	git_repository *repo;
 	git_odb *odb;
 	git_odb_backend *mempack;	/* owned by odb */
-	struct libdeflate_compressor *zloose;	/* for loose objects */
+	struct libdeflate_compressor *zloose[2];	/* loose objects: stored, level 1 */
 	int tmpfile;			/* O_TMPFILE linked through /proc/self/fd:
 					 * 0 not known yet, 1 yes, -1 named files */
 	git_oid *pending;		/* oids written since the last flush */
@@ -188,8 +188,9 @@ void av_store_free(av_store *s)
 {
 	if (!s)
 		return;
-	if (s->zloose)
-		libdeflate_free_compressor(s->zloose);
+	for (int i = 0; i < 2; i++)
+		if (s->zloose[i])
+			libdeflate_free_compressor(s->zloose[i]);
 	git_odb_free(s->odb);
 	git_repository_free(s->repo);
 	free(s->pending);
@@ -501,7 +502,8 @@ static void count_written(av_store *s, git_object_t type)
 /*
  * One loose object, as git reads it (zlib of "TYPE SIZE\0" and the data),
  * deflated in one call by libdeflate (libgit2's loose backend set up a
- * zlib stream per object: a third of a republish's store writes).  The
+ * zlib stream per object: a third of a republish's store writes), or
+ * stored where a pack would store it (av_packw_stored).  The
  * bytes go to an unnamed file (O_TMPFILE) that is linked into place
  * complete, else to a temporary renamed into place; both fsynced first,
  * and the directory after, unless the flush is deferred (then the
@@ -511,8 +513,9 @@ static int loose_write(av_store *s, const git_oid *oid, git_object_t type, const
 		       size_t len, av_buf *in, av_buf *z)
 {
 	char hex[GIT_OID_HEXSZ + 1], dir[4096], path[4096 + 64], tmp[4096 + 32];
+	struct libdeflate_compressor *zc;
 	size_t zlen;
-	int fd = -1, made_dir = 0, named = 0, rc = 0;
+	int fd = -1, made_dir = 0, named = 0, level, rc = 0;
 
 	git_oid_tostr(hex, sizeof(hex), oid);
 	snprintf(dir, sizeof(dir), "%s/objects/%.2s", s->dbdir, hex);
@@ -521,13 +524,16 @@ static int loose_write(av_store *s, const git_oid *oid, git_object_t type, const
 	if ((rc = av_buf_printf(in, "%s %zu", git_object_type2string(type), len)) ||
 	    (rc = av_buf_put(in, "", 1)) || (rc = av_buf_put(in, data, len)))
 		return rc;
-	if (!s->zloose && !(s->zloose = libdeflate_alloc_compressor(1)))
+	/* (what a pack would store, as packwrite does) */
+	level = av_packw_stored(type, data, len) ? 0 : 1;
+	if (!s->zloose[level] && !(s->zloose[level] = libdeflate_alloc_compressor(level)))
 		return av_error_set(AV_ERROR, "out of memory");
-	zlen = libdeflate_zlib_compress_bound(s->zloose, in->len);
+	zc = s->zloose[level];
+	zlen = libdeflate_zlib_compress_bound(zc, in->len);
 	av_buf_clear(z);
 	if ((rc = av_buf_grow(z, zlen)))
 		return rc;
-	if (!(zlen = libdeflate_zlib_compress(s->zloose, in->ptr, in->len, z->ptr, zlen)))
+	if (!(zlen = libdeflate_zlib_compress(zc, in->ptr, in->len, z->ptr, zlen)))
 		return av_error_set(AV_ERROR, "cannot compress object %s", hex);
 	if (mkdir(dir, 0777) == 0)
 		made_dir = 1;
