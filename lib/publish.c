@@ -2447,6 +2447,147 @@ static int pool_gather(pubctx *p)
 	return rc;
 }
 
+/* Links files [from, to) of a pool's missing list (see link_all). */
+typedef struct link_part {
+	pubctx *p;
+	const pfiles *missing;
+	size_t from, to;
+	pfiles linked, clash;
+	size_t count;
+	int rc, code;
+	char err[1024];
+} link_part;
+
+static int link_range(link_part *lp)
+{
+	pubctx *p = lp->p;
+	const char *root = av_store_root(p->c->store);
+	const pfile *v = lp->missing->v;
+	av_buf target = AV_BUF_INIT, src = AV_BUF_INIT, known = AV_BUF_INIT;
+	int rc = 0;
+
+	for (size_t i = lp->from; i < lp->to && !rc; i++) {
+		av_buf_clear(&target);
+		av_buf_clear(&src);
+		if ((rc = av_buf_printf(&target, "%s/%s", p->root.ptr, v[i].rel)) ||
+		    (rc = av_pool_path(&src, root, v[i].sha)))
+			break;
+		if (av_failpoint("publish-link")) {
+			rc = av_error_set(AV_EIO, "cannot link '%s': injected failure "
+					  "(failpoint publish-link)", v[i].rel);
+			break;
+		}
+		/* A directory not seen yet is made first (on a first publish
+		 * most are new: a link that fails first costs a call). */
+		if (!same_parent(target.ptr, &known) && (rc = mkdir_parent(target.ptr)))
+			break;
+		if (link(src.ptr, target.ptr) == 0 ||
+		    (errno == ENOENT && !(rc = mkdir_parent(target.ptr)) &&
+		     link(src.ptr, target.ptr) == 0)) {
+			lp->count++;
+			rc = pfiles_add(&lp->linked, &v[i]);
+			continue;
+		}
+		if (rc)
+			break;
+		if (errno == EEXIST) {
+			/* Linked meanwhile by a publish of another distribution. */
+			int same;
+			if (!(rc = same_file(target.ptr, src.ptr, v[i].sha, &same)) && !same &&
+			    !(rc = pfiles_add(&lp->clash, &v[i])))
+				rc = av_error_set(AV_ECONFLICT, "pool file '%s' already exists "
+						  "with other content", v[i].rel);
+			continue;
+		}
+		if (errno == EXDEV || errno == EPERM || errno == EMLINK) {
+			if (!(rc = copy_file(src.ptr, target.ptr))) {
+				lp->count++;
+				rc = pfiles_add(&lp->linked, &v[i]);
+			}
+			continue;
+		}
+		if (errno == ENOENT && !av_pool_has(root, v[i].sha)) {
+			/* The links made so far are taken back (publish_run),
+			 * and the directories just made for this one go. */
+			prune_dirs(target.ptr);
+			rc = av_error_set(AV_ENOTFOUND, "package file %s (sha256 %s) is missing "
+					  "from the pool; nothing was published",
+					  v[i].rel, v[i].sha);
+			break;
+		}
+		rc = av_error_set_errno(AV_EIO, errno, "cannot link '%s'", target.ptr);
+	}
+	if ((lp->rc = rc)) {
+		lp->code = av_error_code();
+		snprintf(lp->err, sizeof(lp->err), "%s", av_error_last());
+	}
+	av_buf_dispose(&known);
+	av_buf_dispose(&target);
+	av_buf_dispose(&src);
+	return rc;
+}
+
+static void *link_run(void *arg)
+{
+	link_range(arg);
+	return NULL;
+}
+
+/* From this many files on, the links are made by two threads. */
+#define LINK_SPLIT 256
+
+/*
+ * Link the missing files, in halves on two threads when there are many
+ * (a first publish of 3,395 packages: its ~2,000 mkdir and 3,395 link
+ * calls outlasted the index files by 25-85 ms, with one core idle).  The
+ * halves are split between directories, so no directory is made by
+ * both.  What either linked is in p->linked (taken back on failure);
+ * the first failure, in list order, is the one reported.
+ */
+static int link_all(pubctx *p, const pfiles *missing)
+{
+	link_part part[2] = { { p, missing, 0, missing->n, { 0 }, { 0 }, 0, 0, 0, "" },
+			      { p, missing, missing->n, missing->n, { 0 }, { 0 }, 0, 0, 0, "" } };
+	pthread_t th;
+	int threaded = 0, rc = 0;
+
+	if (missing->n >= LINK_SPLIT) {
+		size_t h = missing->n / 2;
+		const pfile *v = missing->v;
+		while (h < missing->n) {
+			const char *a = strrchr(v[h - 1].rel, '/'), *b = strrchr(v[h].rel, '/');
+			if (a - v[h - 1].rel != b - v[h].rel ||
+			    memcmp(v[h - 1].rel, v[h].rel, (size_t)(a - v[h - 1].rel)))
+				break;
+			h++;
+		}
+		part[0].to = part[1].from = h;
+		threaded = h < missing->n && pthread_create(&th, NULL, link_run, &part[1]) == 0;
+		if (!threaded)
+			part[0].to = missing->n;
+	}
+	link_range(&part[0]);
+	if (threaded)
+		pthread_join(th, NULL);
+	for (int i = 0; i < 2; i++) {
+		link_part *lp = &part[i];
+		for (size_t j = 0; j < lp->linked.n && !rc; j++)
+			rc = pfiles_add(&p->linked, &lp->linked.v[j]);
+		for (size_t j = 0; j < lp->clash.n && !rc; j++)
+			rc = pfiles_add(&p->pool.clash, &lp->clash.v[j]);
+		p->res->pool_linked += lp->count;
+	}
+	for (int i = 0; i < 2 && !rc; i++)
+		if (part[i].rc)
+			rc = av_error_set(part[i].code ? part[i].code : part[i].rc, "%s",
+					  part[i].err);
+	for (int i = 0; i < 2; i++) {
+		pfiles_dispose(&part[i].linked);
+		pfiles_dispose(&part[i].clash);
+	}
+	return rc;
+}
+
 /*
  * Link p->pool.want into the pool.  It runs on its own thread while the
  * generation is written (which it does not touch), and uses no store
@@ -2458,7 +2599,7 @@ static int link_pool(pubctx *p)
 	const char *root = av_store_root(p->c->store);
 	const pfiles f = p->pool.want;
 	pfiles missing = { 0 };
-	av_buf target = AV_BUF_INIT, src = AV_BUF_INIT, known = AV_BUF_INIT;
+	av_buf target = AV_BUF_INIT, src = AV_BUF_INIT;
 	int rc = 0;
 
 	/* Check everything before linking anything; what is there already
@@ -2491,57 +2632,9 @@ static int link_pool(pubctx *p)
 	 * is removed once the ref has moved. */
 	if (!rc && missing.n)
 		rc = pending_save(p->c, p->prefix, &missing, &p->intent);
-	for (size_t i = 0; i < missing.n && !rc; i++) {
-		av_buf_clear(&target);
-		av_buf_clear(&src);
-		if ((rc = av_buf_printf(&target, "%s/%s", p->root.ptr, missing.v[i].rel)) ||
-		    (rc = av_pool_path(&src, root, missing.v[i].sha)))
-			break;
-		if (av_failpoint("publish-link")) {
-			rc = av_error_set(AV_EIO, "cannot link '%s': injected failure "
-					  "(failpoint publish-link)", missing.v[i].rel);
-			break;
-		}
-		/* A directory not seen yet is made first (on a first publish
-		 * most are new: a link that fails first costs a call). */
-		if (!same_parent(target.ptr, &known) && (rc = mkdir_parent(target.ptr)))
-			break;
-		if (link(src.ptr, target.ptr) == 0 ||
-		    (errno == ENOENT && !(rc = mkdir_parent(target.ptr)) &&
-		     link(src.ptr, target.ptr) == 0)) {
-			p->res->pool_linked++;
-			rc = pfiles_add(&p->linked, &missing.v[i]);
-			continue;
-		}
-		if (rc)
-			break;
-		if (errno == EEXIST) {
-			/* Linked meanwhile by a publish of another distribution. */
-			int same;
-			if (!(rc = same_file(target.ptr, src.ptr, missing.v[i].sha, &same)) && !same)
-				rc = clash(p, &missing.v[i]);
-			continue;
-		}
-		if (errno == EXDEV || errno == EPERM || errno == EMLINK) {
-			if (!(rc = copy_file(src.ptr, target.ptr))) {
-				p->res->pool_linked++;
-				rc = pfiles_add(&p->linked, &missing.v[i]);
-			}
-			continue;
-		}
-		if (errno == ENOENT && !av_pool_has(root, missing.v[i].sha)) {
-			/* The links made so far are taken back (publish_run),
-			 * and the directories just made for this one go. */
-			prune_dirs(target.ptr);
-			rc = av_error_set(AV_ENOTFOUND, "package file %s (sha256 %s) is missing "
-					  "from the pool; nothing was published",
-					  missing.v[i].rel, missing.v[i].sha);
-			break;
-		}
-		rc = av_error_set_errno(AV_EIO, errno, "cannot link '%s'", target.ptr);
-	}
+	if (!rc)
+		rc = link_all(p, &missing);
 	pfiles_dispose(&missing);
-	av_buf_dispose(&known);
 	av_buf_dispose(&target);
 	av_buf_dispose(&src);
 	return rc;

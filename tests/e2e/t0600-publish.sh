@@ -245,23 +245,52 @@ check "and nothing was written" test "$(tree_sums "$PUB")" = "$before"
 # ---- a package file gone from our own pool ----
 # (two packages: the first is linked before the second is found missing,
 # and that link must be taken back)
+# pool_gone DESC REPO DEB PATTERN: with DEB's file gone from our pool,
+# publishing REPO (as distribution REPO) fails saying PATTERN and leaves
+# the public tree as it was, directories included; the file goes back.
+pool_gone() {
+	sha=$(sha256sum <"$3" | cut -d' ' -f1)
+	mv "$APTVAULT_ROOT/pool/${sha:0:2}/$sha" "$T/gone.deb"
+	before=$(tree_sums "$PUB")
+	dirs_before=$(cd "$PUB" && find . -type d | sort)
+	expect_err "$1" 1 "$4" "$AV" publish repo "$2" --distribution="$2" --skip-signing
+	check "and nothing was written" test "$(tree_sums "$PUB")" = "$before"
+	check "not even a pool directory" test "$(cd "$PUB" && find . -type d | sort)" = "$dirs_before"
+	mv "$T/gone.deb" "$APTVAULT_ROOT/pool/${sha:0:2}/$sha"
+}
 "$AV" repo create gone >/dev/null
 ok1=$(mkdeb aaa-fine 1.0 amd64)
 gone=$(mkdeb zzz-gone 1.0 amd64)
 "$AV" repo add gone "$ok1" "$gone" >/dev/null
-gsha=$(sha256sum <"$gone" | cut -d' ' -f1)
-mv "$APTVAULT_ROOT/pool/${gsha:0:2}/$gsha" "$T/gone.deb"
-before=$(tree_sums "$PUB")
-dirs_before=$(cd "$PUB" && find . -type d | sort)
-expect_err "a package file missing from our pool fails the publish" 1 \
-	"zzz-gone_1.0_amd64.deb.*missing from the pool" \
-	"$AV" publish repo gone --distribution=gone --skip-signing
-check "and nothing was written" test "$(tree_sums "$PUB")" = "$before"
-check "not even a pool directory" test "$(cd "$PUB" && find . -type d | sort)" = "$dirs_before"
-mv "$T/gone.deb" "$APTVAULT_ROOT/pool/${gsha:0:2}/$gsha"
+pool_gone "a package file missing from our pool fails the publish" gone "$gone" \
+	"zzz-gone_1.0_amd64.deb.*missing from the pool"
 expect_rc "with the file back it publishes" 0 \
 	"$AV" publish repo gone --distribution=gone --skip-signing
 "$AV" publish drop gone >/dev/null
+
+# ---- many pool files: linked by two threads (from 256 files on) ----
+"$AV" repo create many >/dev/null
+many=()
+# (without meson's MALLOC_PERTURB_, which has every dpkg-deb's xz fill
+# its ~100 MB of buffers: a minute for these 300, not five seconds)
+perturb=${MALLOC_PERTURB_-}
+unset MALLOC_PERTURB_
+for i in $(seq -w 1 300); do many+=("$(mkdeb "many$i" 1.0 amd64)"); done
+[ -z "$perturb" ] || export MALLOC_PERTURB_=$perturb
+"$AV" repo add many "${many[@]}" >/dev/null
+# the 290th is gone from our pool: found by the second half's links,
+# and the first half's links are taken back
+pool_gone "300 packages, one missing from our pool: the publish fails" many \
+	"${many[289]}" "many290_1.0_amd64.deb.*missing from the pool"
+expect_rc "with the file back, 300 packages publish" 0 \
+	"$AV" publish repo many --distribution=many --skip-signing --json
+check "all 300 were linked" grep -q '"pool_linked":[[:space:]]*300,' "$T/out"
+check "each pool file is its package" sh -c '
+	for f in "$@"; do
+		n=${f##*/}
+		cmp -s "$f" "'"$PUB"'/pool/main/m/${n%%_*}/$n" || exit 1
+	done' sh "${many[@]}"
+expect_rc "drop many" 0 "$AV" publish drop many
 
 # ---- publish repo + update, staged sources ----
 "$AV" repo create live >/dev/null
