@@ -2383,11 +2383,11 @@ static int collision(pubctx *p, const pfile *f)
 }
 
 /* f is in the pool with other content: pool_finish says whose. */
-static int clash(pubctx *p, const pfile *f)
+static int clash(pfiles *clashes, const pfile *f)
 {
 	int rc;
 
-	if ((rc = pfiles_add(&p->pool.clash, f)))
+	if ((rc = pfiles_add(clashes, f)))
 		return rc;
 	return av_error_set(AV_ECONFLICT, "pool file '%s' already exists with other content",
 			    f->rel);
@@ -2447,6 +2447,18 @@ static int pool_gather(pubctx *p)
 	return rc;
 }
 
+/* Where f goes in the published pool, and its file in ours. */
+static int pool_paths(pubctx *p, const pfile *f, av_buf *target, av_buf *src)
+{
+	int rc;
+
+	av_buf_clear(target);
+	av_buf_clear(src);
+	if ((rc = av_buf_printf(target, "%s/%s", p->root.ptr, f->rel)))
+		return rc;
+	return av_pool_path(src, av_store_root(p->c->store), f->sha);
+}
+
 /* Links files [from, to) of a pool's missing list (see link_all). */
 typedef struct link_part {
 	pubctx *p;
@@ -2467,10 +2479,7 @@ static int link_range(link_part *lp)
 	int rc = 0;
 
 	for (size_t i = lp->from; i < lp->to && !rc; i++) {
-		av_buf_clear(&target);
-		av_buf_clear(&src);
-		if ((rc = av_buf_printf(&target, "%s/%s", p->root.ptr, v[i].rel)) ||
-		    (rc = av_pool_path(&src, root, v[i].sha)))
+		if ((rc = pool_paths(p, &v[i], &target, &src)))
 			break;
 		if (av_failpoint("publish-link")) {
 			rc = av_error_set(AV_EIO, "cannot link '%s': injected failure "
@@ -2493,10 +2502,8 @@ static int link_range(link_part *lp)
 		if (errno == EEXIST) {
 			/* Linked meanwhile by a publish of another distribution. */
 			int same;
-			if (!(rc = same_file(target.ptr, src.ptr, v[i].sha, &same)) && !same &&
-			    !(rc = pfiles_add(&lp->clash, &v[i])))
-				rc = av_error_set(AV_ECONFLICT, "pool file '%s' already exists "
-						  "with other content", v[i].rel);
+			if (!(rc = same_file(target.ptr, src.ptr, v[i].sha, &same)) && !same)
+				rc = clash(&lp->clash, &v[i]);
 			continue;
 		}
 		if (errno == EXDEV || errno == EPERM || errno == EMLINK) {
@@ -2596,7 +2603,6 @@ static int link_all(pubctx *p, const pfiles *missing)
  */
 static int link_pool(pubctx *p)
 {
-	const char *root = av_store_root(p->c->store);
 	const pfiles f = p->pool.want;
 	pfiles missing = { 0 };
 	av_buf target = AV_BUF_INIT, src = AV_BUF_INIT;
@@ -2607,10 +2613,7 @@ static int link_pool(pubctx *p)
 	for (size_t i = 0; i < f.n && !rc; i++) {
 		struct stat st;
 		int same;
-		av_buf_clear(&target);
-		av_buf_clear(&src);
-		if ((rc = av_buf_printf(&target, "%s/%s", p->root.ptr, f.v[i].rel)) ||
-		    (rc = av_pool_path(&src, root, f.v[i].sha)))
+		if ((rc = pool_paths(p, &f.v[i], &target, &src)))
 			break;
 		/* (a source missing from our pool is found by its link:
 		 * a stat of each first cost a call per file) */
@@ -2625,7 +2628,7 @@ static int link_pool(pubctx *p)
 		if ((rc = same_file(target.ptr, src.ptr, f.v[i].sha, &same)))
 			break;
 		if (!same)
-			rc = clash(p, &f.v[i]);
+			rc = clash(&p->pool.clash, &f.v[i]);
 	}
 	/* Before the first link: a pending list naming what will be linked,
 	 * so that files a crash leaves unreferenced are swept later.  It
